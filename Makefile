@@ -1,0 +1,22 @@
+# make run  — set up (idempotent) and run the agent on its embedded default pipeline
+# make test — set up and run the whole test suite
+.PHONY: setup run test validate clean
+
+PY := .venv/bin/python
+CONFIG ?=
+PYTEST_ARGS ?=
+
+setup:
+	@./scripts/setup.sh
+
+run: setup
+	@exec .venv/bin/otel-linnix run $(if $(CONFIG),--config $(CONFIG))
+
+test: setup
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+validate: setup
+	@for f in pipelines/*.yaml; do .venv/bin/otel-linnix validate --config $$f || exit 1; done
+
+clean:
+	rm -rf .venv .pytest_cache build *.egg-info

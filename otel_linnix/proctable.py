@@ -1,0 +1,218 @@
+"""The live process table: the one piece of shared state (receiver writes; API, rules, exporters read).
+
+Keyed by ``(pid, start tick)`` so a reused pid is a new process, bounded by an LRU cap with
+evictions counted. Readers get copies (``snapshot``/``get``) taken under the lock, so the API
+thread never sees a half-applied update.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from otel_linnix.records import (
+    ProcessExec,
+    ProcessExit,
+    ProcessKey,
+    ProcessSample,
+    ProcessStart,
+    Record,
+    process_key,
+)
+from otel_linnix.telemetry import Telemetry
+
+DEFAULT_CAPACITY = 65536
+
+
+@dataclass(slots=True)
+class Process:
+    """What the agent knows about one live process."""
+
+    pid: int
+    ppid: int
+    start_ns: int
+    parent_start_ns: int = 0
+    #: The parent at fork time; ``ppid`` follows re-parenting.
+    original_ppid: int = 0
+    uid: int = 0
+    gid: int = 0
+    comm: str = ""
+    exe: str = ""
+    argv: tuple[str, ...] = ()
+    argv_truncated: bool = False
+    cgroup_id: int = 0
+    cgroup_path: str = ""
+    container_id: str = ""
+    exec_count: int = 0
+    fork_seen: bool = True
+    #: Root of the process tree this process belongs to (one tree → one trace).
+    tree_root: ProcessKey = (0, 0)
+    last_sample: ProcessSample | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> ProcessKey:
+        return process_key(self.pid, self.start_ns)
+
+
+def _is_tree_root_parent(ppid: int) -> bool:
+    """Children of init (1) and kthreadd (2), or of an unknown parent, start their own tree."""
+    return ppid <= 2
+
+
+class ProcessTable:
+    """Bounded map of live processes with a pid index and a children index."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, telemetry: Telemetry | None = None):
+        self.capacity = capacity
+        self._procs: OrderedDict[ProcessKey, Process] = OrderedDict()
+        self._by_pid: dict[int, ProcessKey] = {}
+        self._children: dict[int, set[int]] = {}
+        self._lock = threading.RLock()
+        telemetry = telemetry or Telemetry()
+        self._evicted = telemetry.counter(
+            "otel_linnix.process_table.evicted", "Processes evicted from the full process table")
+        telemetry.gauge("otel_linnix.process_table.size", "Live processes in the table",
+                        callback=lambda: len(self._procs))
+
+    # ---- writes (receiver only) -------------------------------------------------------------
+
+    def apply(self, records: Iterable[Record]) -> None:
+        with self._lock:
+            for rec in records:
+                kind = type(rec)
+                if kind is ProcessStart:
+                    self._start(rec)
+                elif kind is ProcessExec:
+                    self._exec(rec)
+                elif kind is ProcessExit:
+                    self._exit(rec)
+                elif kind is ProcessSample:
+                    self._sample(rec)
+
+    def insert(self, proc: Process) -> None:
+        """Add a process learnt some other way (the /proc seed at start)."""
+        with self._lock:
+            if proc.tree_root == (0, 0):
+                proc.tree_root = self._tree_root_for(proc.ppid, proc.key)
+            self._put(proc)
+
+    def set_parent(self, pid: int, new_ppid: int) -> None:
+        """Record a re-parenting (the original parent stays in ``original_ppid``)."""
+        with self._lock:
+            proc = self._live(pid)
+            if proc is None or proc.ppid == new_ppid:
+                return
+            self._unlink_child(proc.ppid, pid)
+            proc.ppid = new_ppid
+            self._children.setdefault(new_ppid, set()).add(pid)
+
+    def _start(self, rec: ProcessStart) -> None:
+        proc = Process(
+            pid=rec.pid, ppid=rec.ppid, start_ns=rec.start_ns, parent_start_ns=rec.parent_start_ns,
+            original_ppid=rec.ppid, uid=rec.uid, gid=rec.gid, comm=rec.comm,
+            cgroup_id=rec.cgroup_id, cgroup_path=rec.cgroup_path,
+        )
+        parent = self._live(rec.ppid)
+        if parent is not None:
+            proc.exe, proc.argv = parent.exe, parent.argv  # fork inherits the image until exec
+            proc.container_id = parent.container_id
+        proc.tree_root = self._tree_root_for(rec.ppid, proc.key)
+        self._put(proc)
+
+    def _exec(self, rec: ProcessExec) -> None:
+        proc = self._procs.get(rec.key)
+        if proc is None:
+            return
+        proc.comm, proc.exe, proc.argv = rec.comm, rec.exe, rec.argv
+        proc.argv_truncated = rec.argv_truncated
+        proc.uid = rec.uid
+        proc.exec_count += 1
+
+    def _exit(self, rec: ProcessExit) -> None:
+        key = rec.key
+        proc = self._procs.pop(key, None)
+        if proc is None:
+            return
+        if self._by_pid.get(rec.pid) == key:
+            del self._by_pid[rec.pid]
+        self._unlink_child(proc.ppid, rec.pid)
+        # Orphans: the kernel re-parents them to a subreaper or init; until the receiver learns
+        # the real new parent (set_parent), point them at init.
+        for child_pid in self._children.pop(rec.pid, set()):
+            child = self._live(child_pid)
+            if child is not None and child.ppid == rec.pid:
+                child.ppid = 1
+                self._children.setdefault(1, set()).add(child_pid)
+
+    def _sample(self, rec: ProcessSample) -> None:
+        proc = self._procs.get(rec.key)
+        if proc is not None:
+            proc.last_sample = rec
+
+    def _tree_root_for(self, ppid: int, own_key: ProcessKey) -> ProcessKey:
+        if _is_tree_root_parent(ppid):
+            return own_key
+        parent = self._live(ppid)
+        return parent.tree_root if parent is not None else own_key
+
+    def _put(self, proc: Process) -> None:
+        key = proc.key
+        old_key = self._by_pid.get(proc.pid)
+        if old_key is not None and old_key != key:
+            self._drop(old_key)  # pid reuse: the old lifetime's exit was missed
+        self._procs[key] = proc
+        self._procs.move_to_end(key)
+        self._by_pid[proc.pid] = key
+        self._children.setdefault(proc.ppid, set()).add(proc.pid)
+        while len(self._procs) > self.capacity:
+            oldest = next(iter(self._procs))
+            self._drop(oldest)
+            self._evicted.add()
+
+    def _drop(self, key: ProcessKey) -> None:
+        proc = self._procs.pop(key, None)
+        if proc is None:
+            return
+        if self._by_pid.get(proc.pid) == key:
+            del self._by_pid[proc.pid]
+        self._unlink_child(proc.ppid, proc.pid)
+
+    def _unlink_child(self, ppid: int, pid: int) -> None:
+        kids = self._children.get(ppid)
+        if kids is not None:
+            kids.discard(pid)
+            if not kids:
+                del self._children[ppid]
+
+    def _live(self, pid: int) -> Process | None:
+        key = self._by_pid.get(pid)
+        return self._procs.get(key) if key is not None else None
+
+    # ---- reads (any thread) -----------------------------------------------------------------
+
+    def get(self, pid: int) -> Process | None:
+        with self._lock:
+            proc = self._live(pid)
+            return replace(proc) if proc is not None else None
+
+    def get_key(self, key: ProcessKey) -> Process | None:
+        with self._lock:
+            proc = self._procs.get(key)
+            return replace(proc) if proc is not None else None
+
+    def children(self, pid: int) -> list[Process]:
+        with self._lock:
+            return [replace(p) for c in self._children.get(pid, ()) if (p := self._live(c))]
+
+    def snapshot(self) -> list[Process]:
+        with self._lock:
+            return [replace(p) for p in self._procs.values()]
+
+    def __len__(self) -> int:
+        return len(self._procs)
+
+    def __contains__(self, pid: int) -> bool:
+        return pid in self._by_pid

@@ -1,0 +1,168 @@
+"""The project's own plain records: what receivers produce and processors and exporters consume.
+
+These are deliberately not OpenTelemetry SDK objects: receivers and processors stay free of wire
+formats, and only exporters translate. All timestamps are CLOCK_BOOTTIME nanoseconds (the clock
+the kernel stamps ``task->start_boottime`` and ``bpf_ktime_get_boot_ns`` with); exporters turn
+them into wall-clock time through :class:`otel_linnix.host.HostInfo`.
+
+A process is identified by ``(pid, start tick)``: ``/proc/PID/stat`` reports the start time in
+clock ticks (``start_boottime / (1e9 / USER_HZ)``), while eBPF sees nanoseconds. Keying on the
+tick makes a process seeded from /proc and the same process seen by eBPF compare equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+#: Nanoseconds per USER_HZ clock tick; the kernel ABI fixes USER_HZ at 100 on Linux.
+NS_PER_TICK = 10_000_000
+
+
+def start_tick(start_ns: int) -> int:
+    """The start time in the unit /proc reports it, so both sources agree on identity."""
+    return start_ns // NS_PER_TICK
+
+
+ProcessKey = tuple[int, int]
+
+
+def process_key(pid: int, start_ns: int) -> ProcessKey:
+    """Identity of one process lifetime: pid plus start tick (pids are reused, ticks are not)."""
+    return (pid, start_ns // NS_PER_TICK)
+
+
+@dataclass(slots=True)
+class ProcessStart:
+    """A new thread-group leader (fork/clone without CLONE_THREAD)."""
+
+    pid: int
+    ppid: int
+    start_ns: int
+    parent_start_ns: int
+    uid: int
+    gid: int
+    comm: str
+    cgroup_id: int = 0
+    #: Set by the receiver from /proc or the cgroup id; empty when unknown.
+    cgroup_path: str = ""
+
+    @property
+    def key(self) -> ProcessKey:
+        return process_key(self.pid, self.start_ns)
+
+
+@dataclass(slots=True)
+class ProcessExec:
+    """A successful execve inside a lifetime; updates name, path and argv."""
+
+    pid: int
+    start_ns: int
+    ts_ns: int
+    comm: str
+    exe: str
+    argv: tuple[str, ...]
+    argv_truncated: bool = False
+    uid: int = 0
+
+    @property
+    def key(self) -> ProcessKey:
+        return process_key(self.pid, self.start_ns)
+
+
+@dataclass(slots=True)
+class ProcessExit:
+    """One complete lifetime, emitted when the thread-group leader exits.
+
+    ``ppid`` / ``parent_start_ns`` name the parent at fork time (the original parent, even if
+    the process was re-parented later). ``exit_code`` is the value passed to exit() when
+    ``signal`` is 0; otherwise the process died by ``signal``.
+    """
+
+    pid: int
+    ppid: int
+    start_ns: int
+    parent_start_ns: int
+    exit_ns: int
+    uid: int
+    gid: int
+    comm: str
+    exe: str = ""
+    argv: tuple[str, ...] = ()
+    argv_truncated: bool = False
+    exit_code: int = 0
+    signal: int = 0
+    core_dumped: bool = False
+    cgroup_id: int = 0
+    cgroup_path: str = ""
+    exec_count: int = 0
+    #: Threads created over the lifetime (thread-group members, leader excluded).
+    threads_created: int = 0
+    cpu_user_ns: int = 0
+    cpu_system_ns: int = 0
+    #: True when the agent saw the fork (False: seeded from /proc or started before the agent).
+    fork_seen: bool = True
+
+    @property
+    def key(self) -> ProcessKey:
+        return process_key(self.pid, self.start_ns)
+
+    @property
+    def failed(self) -> bool:
+        return self.signal != 0 or self.exit_code != 0
+
+
+@dataclass(slots=True)
+class ProcessSample:
+    """Resource use of one live process at one instant, read from /proc by the sampler."""
+
+    pid: int
+    start_ns: int
+    ts_ns: int
+    cpu_user_ns: int
+    cpu_system_ns: int
+    rss_bytes: int
+    vms_bytes: int
+    threads: int
+    fds: int
+    fd_limit: int
+    comm: str = ""
+
+    @property
+    def key(self) -> ProcessKey:
+        return process_key(self.pid, self.start_ns)
+
+
+@dataclass(slots=True)
+class AlertSubject:
+    """What an alert is about: one process (pid set) or the host (pid 0)."""
+
+    pid: int = 0
+    start_ns: int = 0
+    comm: str = ""
+    exe: str = ""
+    container_id: str = ""
+    cgroup_path: str = ""
+
+
+@dataclass(slots=True)
+class Alert:
+    """A rule firing or resolving. ``evidence`` holds the numbers behind it (JSON-safe)."""
+
+    id: str
+    rule: str
+    severity: str
+    state: str  # "firing" | "resolved"
+    subject: AlertSubject
+    message: str
+    first_seen_ns: int
+    last_seen_ns: int
+    evidence: dict[str, Any] = field(default_factory=dict)
+    #: Filled in by llm_annotate (or its rule-based fallback); JSON-safe.
+    annotation: dict[str, Any] | None = None
+
+
+Record = Union[ProcessStart, ProcessExec, ProcessExit, ProcessSample, Alert]
+RECORD_TYPES = (ProcessStart, ProcessExec, ProcessExit, ProcessSample, Alert)
+
+SEVERITIES = ("info", "warning", "critical")

@@ -1,0 +1,105 @@
+"""Build process trees as records, for tests and replay fixtures."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
+
+BASE_NS = 1_000 * 10**9  # 1000 s after boot
+
+
+@dataclass
+class _Proc:
+    pid: int
+    ppid: int
+    start_ns: int
+    parent_start_ns: int
+    comm: str
+    exe: str = ""
+    argv: tuple[str, ...] = ()
+    uid: int = 1000
+    cgroup_path: str = ""
+
+
+class ProcessTreeBuilder:
+    """Spawn / exec / exit processes on a synthetic clock; ``records()`` returns them in time order."""
+
+    def __init__(self, first_pid: int = 1000, base_ns: int = BASE_NS) -> None:
+        self._next_pid = first_pid
+        self.now_ns = base_ns
+        self._records: list[tuple[int, int, Record]] = []
+        self._seq = 0
+        self.procs: dict[int, _Proc] = {}
+
+    def _emit(self, ts: int, rec: Record) -> None:
+        self._seq += 1
+        self._records.append((ts, self._seq, rec))
+
+    def advance(self, ns: int) -> int:
+        self.now_ns += ns
+        return self.now_ns
+
+    def spawn(self, parent: int = 1, comm: str = "sh", exe: str = "", argv: tuple[str, ...] = (),
+              uid: int = 1000, pid: int | None = None, cgroup_path: str = "") -> int:
+        """Fork a child of ``parent`` (a pid made here, or 1 for init); exec if ``exe`` is given."""
+        if pid is None:
+            pid, self._next_pid = self._next_pid, self._next_pid + 1
+        pproc = self.procs.get(parent)
+        parent_start = pproc.start_ns if pproc else 0
+        proc = _Proc(pid, parent, self.now_ns, parent_start, comm, uid=uid,
+                     cgroup_path=cgroup_path or (pproc.cgroup_path if pproc else ""))
+        self.procs[pid] = proc
+        self._emit(self.now_ns, ProcessStart(pid, parent, self.now_ns, parent_start, uid, uid,
+                                             comm, cgroup_path=proc.cgroup_path))
+        if exe:
+            self.exec(pid, exe, argv or (exe,))
+        return pid
+
+    def exec(self, pid: int, exe: str, argv: tuple[str, ...]) -> None:
+        proc = self.procs[pid]
+        proc.exe, proc.argv, proc.comm = exe, tuple(argv), exe.rsplit("/", 1)[-1][:15]
+        self._emit(self.now_ns, ProcessExec(pid, proc.start_ns, self.now_ns, proc.comm, exe,
+                                            proc.argv, uid=proc.uid))
+
+    def exit(self, pid: int, code: int = 0, signal: int = 0) -> ProcessExit:
+        proc = self.procs.pop(pid)
+        rec = ProcessExit(pid=pid, ppid=proc.ppid, start_ns=proc.start_ns,
+                          parent_start_ns=proc.parent_start_ns, exit_ns=self.now_ns, uid=proc.uid,
+                          gid=proc.uid, comm=proc.comm, exe=proc.exe, argv=proc.argv,
+                          exit_code=code, signal=signal, cgroup_path=proc.cgroup_path,
+                          exec_count=1 if proc.exe else 0)
+        self._emit(self.now_ns, rec)
+        return rec
+
+    def records(self) -> list[Record]:
+        return [rec for _, _, rec in sorted(self._records, key=lambda t: (t[0], t[1]))]
+
+
+def random_tree(n: int, seed: int = 1, first_pid: int = 1000, spacing_ns: int = 1_000_000,
+                fail_every: int = 7) -> list[Record]:
+    """``n`` processes in one tree under a root shell; every ``fail_every``-th exits non-zero.
+
+    Every process exits, children before their parents, so the records describe ``n`` complete
+    lifetimes (useful to check that exactly ``n`` spans come out).
+    """
+    rng = random.Random(seed)
+    tree = ProcessTreeBuilder(first_pid=first_pid)
+    root = tree.spawn(1, comm="bash", exe="/bin/bash", argv=("bash", "-c", "job"))
+    live = [root]
+    children: dict[int, list[int]] = {root: []}
+    order = [root]
+    for i in range(n - 1):
+        tree.advance(spacing_ns)
+        parent = rng.choice(live)
+        pid = tree.spawn(parent, comm="sh", exe="/bin/true" if i % 3 else "/bin/sh",
+                         argv=("true", f"--n={i}"))
+        children[parent].append(pid)
+        children[pid] = []
+        live.append(pid)
+        order.append(pid)
+    for count, pid in enumerate(reversed(order), start=1):  # children exit before parents
+        tree.advance(spacing_ns)
+        tree.exit(pid, code=1 if count % fail_every == 0 else 0)
+    return tree.records()

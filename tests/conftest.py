@@ -1,0 +1,25 @@
+"""Shared fixtures. Tests marked ``bpf`` skip, with the reason, where BPF cannot be loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from otel_linnix.testing.bpfcheck import bpf_unavailable_reason
+
+
+def pytest_collection_modifyitems(config, items):
+    bpf_items = [item for item in items if "bpf" in item.keywords]
+    if not bpf_items:
+        return
+    reason = bpf_unavailable_reason()
+    if reason:
+        for item in bpf_items:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def ctx():
+    """A fresh AgentContext with a fixed fake host."""
+    from otel_linnix.testing import test_context
+
+    return test_context()
