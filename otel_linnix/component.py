@@ -20,6 +20,7 @@ from otel_linnix.host import HostInfo
 from otel_linnix.proctable import ProcessTable
 from otel_linnix.records import Record
 from otel_linnix.telemetry import Telemetry
+from otel_linnix.watchlist import WatchList
 
 
 class Kind(str, enum.Enum):
@@ -67,6 +68,16 @@ class RecordBus:
             listener(records)
 
 
+class InsightsProvider(Protocol):
+    """What the API's /insights asks of the LLM component (set by llm_annotate when enabled)."""
+
+    def status(self) -> dict[str, Any]: ...
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def analyze(self, timeout: float | None = None) -> dict[str, Any]: ...
+
+
 @dataclass
 class AgentContext:
     """What every component may use besides its config (the Collector's ``component.Host``)."""
@@ -75,7 +86,10 @@ class AgentContext:
     telemetry: Telemetry
     process_table: ProcessTable
     alerts: AlertStore
+    watched: WatchList = field(default_factory=WatchList)
     bus: RecordBus = field(default_factory=RecordBus)
+    #: Set by llm_annotate when it runs; None means /insights answers 503.
+    insights: InsightsProvider | None = None
     #: Set once every receiver is attached (``/readyz``).
     ready: threading.Event = field(default_factory=threading.Event)
     #: Global switches from the config's ``service`` section (e.g. ``offline``).
@@ -90,6 +104,7 @@ class AgentContext:
             telemetry=telemetry,
             process_table=ProcessTable(process_table_capacity, telemetry),
             alerts=AlertStore(alert_capacity, telemetry),
+            watched=WatchList(telemetry=telemetry),
         )
 
 
