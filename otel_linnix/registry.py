@@ -52,7 +52,9 @@ def get_factory(kind: Kind, type_name: str) -> Factory:
         known = ", ".join(types(kind))
         raise UnknownComponentError(f"unknown {kind.value[:-1]} type {type_name!r} (known: {known})")
     module = importlib.import_module(module_name)
-    factory: Factory = module.FACTORY
+    factory: Factory | None = getattr(module, "FACTORY", None)
+    if factory is None:
+        raise ImportError(f"{module_name} defines no FACTORY")
     if factory.type != type_name or factory.kind != kind:
         raise RuntimeError(f"{module_name}.FACTORY is {factory.kind.value}/{factory.type}")
     return factory

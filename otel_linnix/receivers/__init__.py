@@ -1,0 +1,1 @@
+"""Receivers: where records come from (the kernel, or a recording)."""
