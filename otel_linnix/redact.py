@@ -21,7 +21,7 @@ _SECRET_WORDS = (
 _SECRET_NAME = re.compile("|".join(re.escape(w) for w in _SECRET_WORDS), re.IGNORECASE)
 
 # --password=x / --api-key:x / PASSWORD=x / token=x
-_KEY_VALUE = re.compile(r"^(?P<key>-{0,2}[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>[=:])(?P<value>.+)$", re.S)
+_KEY_VALUE = re.compile(r"^(?P<key>-{0,2}[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>[=:]\s*)(?P<value>.+)$", re.S)
 # scheme://user:password@host
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^/\s:@]*):(?P<pw>[^/\s@]+)@")
 # Bearer tokens and well-known token shapes (GitHub, Slack, AWS access keys, OpenAI-style keys, JWTs).

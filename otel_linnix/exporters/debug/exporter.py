@@ -56,6 +56,7 @@ class DebugExporter(Exporter):
         self._out = sys.stdout if config["stream"] == "stdout" else sys.stderr
         self._queue: queue.Queue = queue.Queue(maxsize=config["queue_size"])
         self._counts: collections.Counter = collections.Counter()
+        self._counts_lock = threading.Lock()
         self._dropped = settings.context.telemetry.counter(
             "otel_linnix.exporter.debug.dropped", "Console lines dropped (queue full)")
         self._thread = threading.Thread(target=self._run, name=f"debug-{settings.id}", daemon=True)
@@ -66,8 +67,10 @@ class DebugExporter(Exporter):
 
     def consume(self, signal: Signal, records: Sequence[Record]) -> None:
         if self._verbosity == "basic":
+            with self._counts_lock:
+                for rec in records:
+                    self._counts[(signal.value, type(rec).__name__)] += 1
             for rec in records:
-                self._counts[(signal.value, type(rec).__name__)] += 1
                 if type(rec) is Alert:
                     self._put(rec)
         else:
@@ -100,7 +103,8 @@ class DebugExporter(Exporter):
     def _summary(self) -> None:
         if self._verbosity != "basic" or not self._counts:
             return
-        counts, self._counts = self._counts, collections.Counter()
+        with self._counts_lock:
+            counts, self._counts = self._counts, collections.Counter()
         parts = [f"{sig}:{name}={n}" for (sig, name), n in sorted(counts.items())]
         self._write("summary " + " ".join(parts))
 

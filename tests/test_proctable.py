@@ -1,0 +1,64 @@
+"""The process table: identity by (pid, start tick), pid reuse, re-parenting, bounded size."""
+
+from otel_linnix.proctable import Process, ProcessTable
+from otel_linnix.records import NS_PER_TICK, ProcessExit, ProcessStart
+from otel_linnix.telemetry import Telemetry
+from otel_linnix.testing import ProcessTreeBuilder
+
+
+def test_fork_exec_exit_lifecycle():
+    tree = ProcessTreeBuilder()
+    shell = tree.spawn(1, comm="bash", exe="/bin/bash", argv=("bash",))
+    child = tree.spawn(shell, comm="bash")
+    table = ProcessTable()
+    table.apply(tree.records())
+    proc = table.get(child)
+    assert proc.ppid == shell and proc.exe == "/bin/bash"  # fork inherits the image
+    assert proc.tree_root == table.get(shell).key  # one tree under the shell
+    assert [p.pid for p in table.children(shell)] == [child]
+    tree.exec(child, "/bin/ls", ("ls", "-l"))
+    tree.exit(child)
+    table.apply(tree.records()[-2:])
+    assert table.get(child) is None and table.children(shell) == []
+
+
+def test_pid_reuse_is_a_new_process():
+    table = ProcessTable()
+    table.apply([ProcessStart(500, 1, 10 * NS_PER_TICK, 0, 0, 0, "old")])
+    # the old lifetime's exit was never seen; the pid comes back later
+    table.apply([ProcessStart(500, 1, 99 * NS_PER_TICK, 0, 0, 0, "new")])
+    assert len(table) == 1 and table.get(500).comm == "new"
+    stale_exit = ProcessExit(500, 1, 10 * NS_PER_TICK, 0, 11 * NS_PER_TICK, 0, 0, "old")
+    table.apply([stale_exit])
+    assert table.get(500).comm == "new"  # an exit of the old lifetime leaves the new one alone
+
+
+def test_orphans_point_at_init_until_the_real_parent_is_known():
+    tree = ProcessTreeBuilder()
+    parent = tree.spawn(1, comm="parent")
+    child = tree.spawn(parent, comm="child")
+    tree.exit(parent)
+    table = ProcessTable()
+    table.apply(tree.records())
+    proc = table.get(child)
+    assert proc.ppid == 1 and proc.original_ppid == parent
+    table.set_parent(child, 77)
+    assert table.get(child).ppid == 77 and [p.pid for p in table.children(77)] == [child]
+
+
+def test_capacity_evicts_oldest_and_counts():
+    telemetry = Telemetry()
+    table = ProcessTable(capacity=100, telemetry=telemetry)
+    for pid in range(2, 252):
+        table.insert(Process(pid=pid, ppid=1, start_ns=pid * NS_PER_TICK))
+    assert len(table) == 100
+    assert table.get(2) is None and table.get(251) is not None
+    assert telemetry.get("otel_linnix.process_table.evicted").value() == 150
+
+
+def test_readers_get_copies():
+    table = ProcessTable()
+    table.insert(Process(pid=10, ppid=1, start_ns=NS_PER_TICK, comm="a"))
+    copy = table.get(10)
+    copy.comm = "mutated"
+    assert table.get(10).comm == "a"
