@@ -103,6 +103,9 @@ class ReceiverFanout:
     def consume(self, records: Sequence[Record]) -> None:
         if not records:
             return
+        # A fresh list per batch: shared processors recognise a batch by identity, and a
+        # receiver may reuse its own buffer for the next one.
+        records = list(records)
         self._accepted.add(len(records), self._labels)
         try:
             self._bus.publish(records)

@@ -170,3 +170,18 @@ def test_a_failing_exporter_does_not_starve_the_others():
     errors = service.context.telemetry.get("otel_linnix.pipeline.errors")
     assert errors.value((("component", "bad"),)) == 1
     service.shutdown(1.0)
+
+
+def test_a_receiver_reusing_its_buffer_still_gets_every_batch_processed(graph):
+    journal, objs, config = graph
+    service = Service(config, test_context())
+    service.start()
+    buffer = random_tree(2)
+    consumer = objs[(Kind.RECEIVER, "recv")].consumer
+    consumer.consume(buffer)
+    buffer[:] = random_tree(3, first_pid=4000)  # same list object, new contents
+    consumer.consume(buffer)
+    assert objs[(Kind.PROCESSOR, "rules")].calls == 2
+    pids = {r.pid for r in objs[(Kind.EXPORTER, "b")].of(Signal.LOGS) if hasattr(r, "ppid")}
+    assert {1000, 1001, 4000, 4001, 4002} <= pids
+    service.shutdown(1.0)
