@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
+from otel_linnix.containers import identify
 from otel_linnix.records import (
     ProcessExec,
     ProcessExit,
@@ -119,6 +120,8 @@ class ProcessTable:
         if parent is not None:
             proc.exe, proc.argv = parent.exe, parent.argv  # fork inherits the image until exec
             proc.container_id = parent.container_id
+        elif rec.cgroup_path:
+            proc.container_id = identify(rec.cgroup_path).container_id
         proc.tree_root = self._tree_root_for(rec.ppid, proc.key)
         self._put(proc)
 

@@ -1,0 +1,195 @@
+/* otel-linnix process events: fork / exec / exit from scheduler tracepoints.
+ *
+ * The running kernel's struct layouts differ from any installed headers, so every task_struct
+ * field is read at an offset resolved from /sys/kernel/btf/vmlinux at load time and passed in
+ * as a -D constant (OFF_TASK_PID, ...). A lifetime's fork facts wait in `lifetimes` (keyed by
+ * tgid) and go out with its exit: one complete record per process. Threads only bump a counter.
+ */
+#include <uapi/linux/ptrace.h>
+#include "process_events.h"
+
+struct lifetime {
+    u64 start_ns;
+    u64 parent_start_ns;
+    u64 cgroup_id;
+    u32 ppid;
+    u32 threads;
+    u32 execs;
+    u32 pad;
+};
+
+BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+BPF_HASH(lifetimes, u32, struct lifetime, MAX_LIFETIMES);
+BPF_PERCPU_ARRAY(lost, u64, LOST_SLOTS);
+BPF_PERCPU_ARRAY(exec_scratch, struct exec_event, 1);
+
+#define READ_FIELD(dst, base, off) bpf_probe_read_kernel(&(dst), sizeof(dst), (char *)(base) + (off))
+
+static __always_inline void count_lost(u32 slot) {
+    u64 *value = lost.lookup(&slot);
+    if (value)
+        (*value)++;
+}
+
+static __always_inline u64 task_start(void *task) {
+    u64 ns = 0;
+    READ_FIELD(ns, task, OFF_TASK_START_BOOTTIME);
+    return ns;
+}
+
+static __always_inline u32 task_tgid(void *task) {
+    u32 tgid = 0;
+    READ_FIELD(tgid, task, OFF_TASK_TGID);
+    return tgid;
+}
+
+static __always_inline void *task_parent(void *task) {
+    void *parent = 0;
+    READ_FIELD(parent, task, OFF_TASK_REAL_PARENT);
+    return parent;
+}
+
+static __always_inline void task_ids(void *task, u32 *uid, u32 *gid) {
+    void *cred = 0;
+    READ_FIELD(cred, task, OFF_TASK_CRED);
+    if (cred) {
+        READ_FIELD(*uid, cred, OFF_CRED_UID);
+        READ_FIELD(*gid, cred, OFF_CRED_GID);
+    }
+}
+
+RAW_TRACEPOINT_PROBE(sched_process_fork) {
+    void *child = (void *)ctx->args[1];
+    u32 pid = 0, tgid = task_tgid(child);
+    READ_FIELD(pid, child, OFF_TASK_PID);
+    if (pid != tgid) { /* a new thread of an existing process */
+        struct lifetime *lt = lifetimes.lookup(&tgid);
+        if (lt)
+            __sync_fetch_and_add(&lt->threads, 1);
+        return 0;
+    }
+    void *parent = task_parent(child);
+    struct lifetime lt = {};
+    lt.start_ns = task_start(child);
+    lt.parent_start_ns = task_start(parent);
+    lt.ppid = task_tgid(parent);
+    lt.cgroup_id = bpf_get_current_cgroup_id();
+    if (lifetimes.insert(&tgid, &lt) != 0)
+        count_lost(LOST_LIFETIME);
+
+    struct fork_event *e = events.ringbuf_reserve(sizeof(struct fork_event));
+    if (!e) {
+        count_lost(LOST_RINGBUF);
+        return 0;
+    }
+    e->type = EVENT_FORK;
+    e->pid = tgid;
+    e->ppid = lt.ppid;
+    e->uid = 0;
+    e->gid = 0;
+    e->pad = 0;
+    task_ids(child, &e->uid, &e->gid);
+    e->start_ns = lt.start_ns;
+    e->parent_start_ns = lt.parent_start_ns;
+    e->cgroup_id = lt.cgroup_id;
+    bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)child + OFF_TASK_COMM);
+    events.ringbuf_submit(e, 0);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sched, sched_process_exec) {
+    void *task = (void *)bpf_get_current_task();
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct lifetime *lt = lifetimes.lookup(&tgid);
+    if (lt)
+        __sync_fetch_and_add(&lt->execs, 1);
+
+    u32 zero = 0;
+    struct exec_event *s = exec_scratch.lookup(&zero);
+    if (!s)
+        return 0;
+    s->type = EVENT_EXEC;
+    s->pid = tgid;
+    s->ts_ns = bpf_ktime_get_boot_ns();
+    s->start_ns = task_start(task);
+    u32 uid = 0, gid = 0;
+    task_ids(task, &uid, &gid);
+    s->uid = uid;
+    s->pad = 0;
+    bpf_get_current_comm(s->comm, sizeof(s->comm));
+    u16 off = args->data_loc_filename & 0xFFFF;
+    bpf_probe_read_kernel_str(s->filename, sizeof(s->filename), (char *)args + off);
+
+    void *mm = 0;
+    u64 arg_start = 0, arg_end = 0;
+    READ_FIELD(mm, task, OFF_TASK_MM);
+    if (mm) {
+        READ_FIELD(arg_start, mm, OFF_MM_ARG_START);
+        READ_FIELD(arg_end, mm, OFF_MM_ARG_END);
+    }
+    u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
+    s->args_truncated = len > ARGS_LEN;
+    if (len > ARGS_LEN)
+        len = ARGS_LEN;
+    if (len > 0 && len <= ARGS_LEN && bpf_probe_read_user(s->args, len, (void *)arg_start) != 0)
+        len = 0;
+    s->args_len = len;
+    if (events.ringbuf_output(s, sizeof(*s), 0) != 0)
+        count_lost(LOST_RINGBUF);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sched, sched_process_exit) {
+    if (!args->group_dead)
+        return 0;
+    void *task = (void *)bpf_get_current_task();
+    void *leader = 0;
+    READ_FIELD(leader, task, OFF_TASK_GROUP_LEADER);
+    if (!leader)
+        leader = task;
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+    struct exit_event *e = events.ringbuf_reserve(sizeof(struct exit_event));
+    if (!e) {
+        count_lost(LOST_RINGBUF);
+        lifetimes.delete(&tgid);
+        return 0;
+    }
+    e->type = EVENT_EXIT;
+    e->pid = tgid;
+    e->exit_ns = bpf_ktime_get_boot_ns();
+    e->exit_code = 0;
+    READ_FIELD(e->exit_code, task, OFF_TASK_EXIT_CODE);
+    e->uid = 0;
+    e->gid = 0;
+    task_ids(leader, &e->uid, &e->gid);
+    e->utime_ns = 0;
+    e->stime_ns = 0;
+    READ_FIELD(e->utime_ns, leader, OFF_TASK_UTIME);
+    READ_FIELD(e->stime_ns, leader, OFF_TASK_STIME);
+    e->pad = 0;
+    bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)leader + OFF_TASK_COMM);
+
+    struct lifetime *lt = lifetimes.lookup(&tgid);
+    if (lt) {
+        e->fork_seen = 1;
+        e->ppid = lt->ppid;
+        e->start_ns = lt->start_ns;
+        e->parent_start_ns = lt->parent_start_ns;
+        e->cgroup_id = lt->cgroup_id;
+        e->threads = lt->threads;
+        e->execs = lt->execs;
+    } else { /* started before the agent: what the task says now */
+        void *parent = task_parent(leader);
+        e->fork_seen = 0;
+        e->ppid = task_tgid(parent);
+        e->start_ns = task_start(leader);
+        e->parent_start_ns = task_start(parent);
+        e->cgroup_id = bpf_get_current_cgroup_id();
+        e->threads = 0;
+        e->execs = 0;
+    }
+    events.ringbuf_submit(e, 0);
+    lifetimes.delete(&tgid);
+    return 0;
+}

@@ -1,0 +1,71 @@
+/* The kernel/user contract of otel-linnix's process events.
+ *
+ * Every record starts with a u32 type. Layouts are fixed-size, naturally aligned, no implicit
+ * padding; otel_linnix/receivers/ebpf_process/contract.py mirrors them field by field and a test
+ * checks the two agree (like Tetragon's alignchecker).
+ */
+#ifndef OTEL_LINNIX_PROCESS_EVENTS_H
+#define OTEL_LINNIX_PROCESS_EVENTS_H
+
+#define EVENT_FORK 1
+#define EVENT_EXEC 2
+#define EVENT_EXIT 3
+
+#define COMM_LEN 16
+#define FILENAME_LEN 256
+#define ARGS_LEN 4096 /* power of two: the verifier bounds reads with a mask */
+
+/* Slots of the per-CPU `lost` array. */
+#define LOST_RINGBUF 0   /* ring buffer full: a record could not be reserved */
+#define LOST_LIFETIME 1  /* lifetime map full: a fork could not be remembered */
+#define LOST_SLOTS 2
+
+struct fork_event {
+    u32 type;
+    u32 pid;               /* tgid of the new process */
+    u32 ppid;              /* real_parent->tgid */
+    u32 uid;
+    u32 gid;
+    u32 pad;
+    u64 start_ns;          /* task->start_boottime */
+    u64 parent_start_ns;   /* real_parent->start_boottime */
+    u64 cgroup_id;
+    char comm[COMM_LEN];
+};
+
+struct exec_event {
+    u32 type;
+    u32 pid;
+    u32 uid;
+    u32 args_len;          /* bytes of args used (NUL-separated) */
+    u64 ts_ns;
+    u64 start_ns;
+    u32 args_truncated;
+    u32 pad;
+    char comm[COMM_LEN];
+    char filename[FILENAME_LEN];
+    char args[ARGS_LEN];
+};
+
+/* One complete lifetime, emitted when the last thread of the group exits. */
+struct exit_event {
+    u32 type;
+    u32 pid;
+    u32 ppid;              /* parent at fork time when the fork was seen, else real_parent now */
+    u32 uid;
+    u32 gid;
+    u32 exit_code;         /* raw task exit_code: status << 8 | core 0x80 | signal */
+    u64 start_ns;
+    u64 parent_start_ns;
+    u64 exit_ns;
+    u64 utime_ns;
+    u64 stime_ns;
+    u64 cgroup_id;
+    u32 threads;           /* threads created over the lifetime */
+    u32 execs;
+    u32 fork_seen;
+    u32 pad;
+    char comm[COMM_LEN];
+};
+
+#endif

@@ -1,0 +1,124 @@
+"""Cheap readers of /proc for one process: what the seed and the sampler need, nothing more.
+
+Every reader returns None when the process is gone (it may exit between listing and reading);
+callers treat that as "skip", never as an error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+NS_PER_CLK = 1_000_000_000 // CLK_TCK
+
+
+@dataclass(slots=True)
+class Stat:
+    pid: int
+    comm: str
+    ppid: int
+    utime_ns: int
+    stime_ns: int
+    threads: int
+    start_ns: int  # start tick × ns per tick: tick-exact, as records.process_key expects
+    vsize: int
+    rss_bytes: int
+
+
+def pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def read_stat(pid: int) -> Stat | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    # comm may contain spaces and parentheses: split around the last ')'.
+    lpar, rpar = data.find(b"("), data.rfind(b")")
+    fields = data[rpar + 2:].split()
+    return Stat(
+        pid=pid,
+        comm=data[lpar + 1:rpar].decode("utf-8", "replace"),
+        ppid=int(fields[1]),
+        utime_ns=int(fields[11]) * NS_PER_CLK,
+        stime_ns=int(fields[12]) * NS_PER_CLK,
+        threads=int(fields[17]),
+        start_ns=int(fields[19]) * NS_PER_CLK,
+        vsize=int(fields[20]),
+        rss_bytes=int(fields[21]) * PAGE_SIZE,
+    )
+
+
+def read_ids(pid: int) -> tuple[int, int] | None:
+    """(real uid, real gid) from /proc/PID/status."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            uid = gid = 0
+            for line in fh:
+                if line.startswith(b"Uid:"):
+                    uid = int(line.split()[1])
+                elif line.startswith(b"Gid:"):
+                    gid = int(line.split()[1])
+                    return uid, gid
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def read_cmdline(pid: int) -> tuple[str, ...] | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            data = fh.read(65536)
+    except OSError:
+        return None
+    data = data.rstrip(b"\0")
+    return tuple(a.decode("utf-8", "replace") for a in data.split(b"\0")) if data else ()
+
+
+def read_exe(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def read_cgroup(pid: int) -> str:
+    """The process's cgroup path: the v2 line if present, else the first named v1 line."""
+    try:
+        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return ""
+    fallback = ""
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":
+            return path
+        if not fallback and path not in ("", "/"):
+            fallback = path
+    return fallback
+
+
+def count_fds(pid: int) -> int | None:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def fd_soft_limit(pid: int) -> int | None:
+    """Soft RLIMIT_NOFILE (0 for unlimited)."""
+    try:
+        with open(f"/proc/{pid}/limits", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Max open files"):
+                    value = line[26:].split()[0]
+                    return 0 if value == "unlimited" else int(value)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

@@ -1,0 +1,43 @@
+"""``ebpf_process`` receiver: every fork, exec and exit on the host, plus /proc sampling."""
+
+from otel_linnix.component import Factory, Kind
+from otel_linnix.config.types import DURATION
+
+_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "sample_interval": DURATION,
+        "sample_top_n": {"type": "integer", "minimum": 0, "maximum": 10000,
+                         "description": "processes sampled per tick by CPU and by RSS "
+                                        "(plus every process a rule watches)"},
+        "poll_interval": DURATION,
+        "argv_max_args": {"type": "integer", "minimum": 1, "maximum": 1024},
+        "argv_max_bytes": {"type": "integer", "minimum": 16, "maximum": 4096},
+        "ringbuf_pages": {"type": "integer", "enum": [2**i for i in range(4, 17)],
+                          "description": "ring buffer size in 4 KiB pages (a power of two)"},
+        "max_lifetimes": {"type": "integer", "minimum": 1024, "maximum": 4194304,
+                          "description": "live processes the kernel side can track"},
+        "exec_events": {"type": "boolean", "description": "forward exec records downstream"},
+        "seed_from_proc": {"type": "boolean",
+                           "description": "learn processes older than the agent from /proc"},
+    },
+}
+
+
+def _create(settings, config):
+    from otel_linnix.receivers.ebpf_process.receiver import EbpfProcessReceiver
+
+    return EbpfProcessReceiver(settings, config)
+
+
+FACTORY = Factory(
+    type="ebpf_process",
+    kind=Kind.RECEIVER,
+    schema=_SCHEMA,
+    defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "100ms",
+              "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
+              "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True},
+    create=_create,
+    description="fork / exec / exit from eBPF tracepoints, CPU / memory / fd sampling from /proc",
+)

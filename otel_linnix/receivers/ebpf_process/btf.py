@@ -1,0 +1,122 @@
+"""Struct field offsets of the *running* kernel, read from its BTF.
+
+Installed kernel headers do not match the running kernel's layouts (task_struct differs between
+builds), so the BPF program reads fields at offsets resolved here and passed in as constants.
+``bpftool btf dump ... format raw`` lists every type; members of anonymous structs/unions are
+followed, so fields nested in them (mm_struct's arg_start, ...) are found too.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
+
+_TYPE = re.compile(r"^\[(\d+)\] (\w+) '([^']*)'(.*)$")
+_MEMBER = re.compile(r"^\s+'([^']*)' type_id=(\d+) bits_offset=(\d+)")
+_REF = re.compile(r"type_id=(\d+)")
+
+#: (struct, dotted member path) → the -D name the BPF program uses.
+NEEDED = {
+    ("task_struct", "pid"): "OFF_TASK_PID",
+    ("task_struct", "tgid"): "OFF_TASK_TGID",
+    ("task_struct", "real_parent"): "OFF_TASK_REAL_PARENT",
+    ("task_struct", "group_leader"): "OFF_TASK_GROUP_LEADER",
+    ("task_struct", "start_boottime"): "OFF_TASK_START_BOOTTIME",
+    ("task_struct", "cred"): "OFF_TASK_CRED",
+    ("task_struct", "mm"): "OFF_TASK_MM",
+    ("task_struct", "comm"): "OFF_TASK_COMM",
+    ("task_struct", "exit_code"): "OFF_TASK_EXIT_CODE",
+    ("task_struct", "utime"): "OFF_TASK_UTIME",
+    ("task_struct", "stime"): "OFF_TASK_STIME",
+    ("cred", "uid"): "OFF_CRED_UID",
+    ("cred", "gid"): "OFF_CRED_GID",
+    ("mm_struct", "arg_start"): "OFF_MM_ARG_START",
+    ("mm_struct", "arg_end"): "OFF_MM_ARG_END",
+}
+
+
+class BTFError(RuntimeError):
+    pass
+
+
+@dataclass
+class _Type:
+    kind: str
+    name: str
+    ref: int = 0
+    members: list[tuple[str, int, int]] = field(default_factory=list)  # name, type id, bit offset
+
+
+def _dump(path: str) -> str:
+    bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    try:
+        proc = subprocess.run([bpftool, "btf", "dump", "file", path, "format", "raw"],
+                              capture_output=True, text=True, timeout=60, check=True)
+    except FileNotFoundError:
+        raise BTFError("bpftool not found (install Debian's bpftool: make setup does)") from None
+    except subprocess.CalledProcessError as exc:
+        raise BTFError(f"bpftool could not read {path}: {exc.stderr.strip()}") from None
+    return proc.stdout
+
+
+def parse(text: str) -> dict[int, _Type]:
+    types: dict[int, _Type] = {}
+    current: _Type | None = None
+    for line in text.splitlines():
+        if line.startswith("["):
+            m = _TYPE.match(line)
+            if not m:
+                current = None
+                continue
+            ref = _REF.search(m.group(4))
+            current = _Type(m.group(2), m.group(3), int(ref.group(1)) if ref else 0)
+            types[int(m.group(1))] = current
+        elif current is not None and current.kind in ("STRUCT", "UNION"):
+            m = _MEMBER.match(line)
+            if m:
+                current.members.append((m.group(1), int(m.group(2)), int(m.group(3))))
+    return types
+
+
+def _strip(types: dict[int, _Type], type_id: int) -> _Type:
+    t = types[type_id]
+    while t.kind in ("CONST", "VOLATILE", "TYPEDEF", "RESTRICT", "TYPE_TAG") and t.ref:
+        t = types[t.ref]
+    return t
+
+
+def _find_member(types: dict[int, _Type], struct: _Type, name: str) -> int | None:
+    """Byte offset of ``name`` in ``struct``, looking through anonymous members."""
+    for member, type_id, bits in struct.members:
+        if member == name:
+            return bits // 8
+        if member == "(anon)":
+            inner = _strip(types, type_id)
+            if inner.kind in ("STRUCT", "UNION"):
+                found = _find_member(types, inner, name)
+                if found is not None:
+                    return bits // 8 + found
+    return None
+
+
+def offsets(path: str = VMLINUX_BTF) -> dict[str, int]:
+    """The ``-D`` constants the BPF program needs, for the kernel whose BTF is at ``path``."""
+    types = parse(_dump(path))
+    structs: dict[str, _Type] = {}
+    for t in types.values():
+        if t.kind == "STRUCT" and t.members and t.name not in structs:
+            structs[t.name] = t
+    out: dict[str, int] = {}
+    for (struct_name, member), const in NEEDED.items():
+        struct = structs.get(struct_name)
+        if struct is None:
+            raise BTFError(f"kernel BTF has no struct {struct_name}")
+        offset = _find_member(types, struct, member)
+        if offset is None:
+            raise BTFError(f"kernel BTF: struct {struct_name} has no member {member}")
+        out[const] = offset
+    return out

@@ -1,0 +1,134 @@
+"""The eBPF process receiver: kernel events → records → process table → pipelines.
+
+Two threads: the poller drains the ring buffer and hands decoded batches on; the sampler reads
+/proc every ``sample_interval``. Both write the process table before handing records on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+from otel_linnix import procfs
+from otel_linnix.component import CreateSettings, Receiver
+from otel_linnix.config.types import parse_duration
+from otel_linnix.receivers.ebpf_process.decode import Decoder
+from otel_linnix.receivers.ebpf_process.loader import Probe
+from otel_linnix.receivers.ebpf_process.sampler import Sampler
+from otel_linnix.receivers.ebpf_process.seed import seed
+from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
+
+
+class EbpfProcessReceiver(Receiver):
+    def __init__(self, settings: CreateSettings, config: dict) -> None:
+        self._ctx = settings.context
+        self._log = settings.logger
+        self._config = config
+        self._interval = parse_duration(config["sample_interval"])
+        self._poll_ms = max(1, int(parse_duration(config["poll_interval"]) * 1000))
+        self._decoder = Decoder(config["argv_max_args"], config["argv_max_bytes"])
+        self._sampler = Sampler(config["sample_top_n"])
+        self._raw: list[bytes] = []
+        self._probe: Probe | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        t = self._ctx.telemetry
+        self._counts = {ProcessStart: t.counter("otel_linnix.process.forks", "Processes forked"),
+                        ProcessExec: t.counter("otel_linnix.process.execs", "Successful execs"),
+                        ProcessExit: t.counter("otel_linnix.process.exits", "Processes exited")}
+        self._lost = t.counter("otel_linnix.receiver.lost",
+                               "Kernel events lost (ring buffer or lifetime map full)")
+        self._lost_seen = {"ringbuf": 0, "lifetime_map": 0}
+        self._sample_seconds = t.counter("otel_linnix.receiver.sampler.seconds",
+                                         "Wall time spent sampling /proc", "s")
+
+    def start(self) -> None:
+        t0 = time.monotonic()
+        self._probe = Probe(self._raw.append, self._config["ringbuf_pages"],
+                            self._config["max_lifetimes"])
+        seeded = seed(self._ctx.process_table, self._config["argv_max_args"],
+                      self._config["argv_max_bytes"]) if self._config["seed_from_proc"] else 0
+        for target, name in ((self._poll_loop, "ebpf-poll"), (self._sample_loop, "ebpf-sample")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._log.info("ebpf_process attached in %.2fs (%d processes seeded from /proc)",
+                       time.monotonic() - t0, seeded)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+        if self._probe is not None:
+            self._drain()  # what the kernel produced before we stopped still goes out
+            self._probe.close()
+            self._probe = None
+
+    # ---- events ----------------------------------------------------------------------------
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            self._probe.poll(self._poll_ms)
+            self._drain()
+
+    def _drain(self) -> None:
+        self._probe.poll(0)
+        if not self._raw:
+            self._account_lost()
+            return
+        raws, self._raw[:] = self._raw[:], []
+        self._publish(self._decoder.decode(raws))
+        self._account_lost()
+
+    def _publish(self, records: list[Record]) -> None:
+        """Apply each record to the table in order, joining what the table knows into it first
+        (a fork inherits its parent's cgroup; an exit gets the exe / argv its exec recorded)."""
+        table = self._ctx.process_table
+        out: list[Record] = []
+        orphans: list[int] = []
+        for rec in records:
+            kind = type(rec)
+            if kind is ProcessStart:
+                parent = table.get(rec.ppid)
+                rec.cgroup_path = parent.cgroup_path if parent else procfs.read_cgroup(rec.pid)
+            elif kind is ProcessExit:
+                known = table.get_key(rec.key)
+                if known is not None:
+                    rec = replace(rec, exe=known.exe, argv=known.argv,
+                                  argv_truncated=known.argv_truncated,
+                                  cgroup_path=known.cgroup_path)
+                orphans += [c.pid for c in table.children(rec.pid)]
+            table.apply((rec,))
+            self._counts[kind].add()
+            out.append(rec)
+        for pid in orphans:  # the kernel re-parented them: learn to whom
+            stat = procfs.read_stat(pid)
+            if stat is not None:
+                table.set_parent(pid, stat.ppid)
+        if not self._config["exec_events"]:  # the table still learnt exe/argv from them
+            out = [r for r in out if type(r) is not ProcessExec]
+        self.consumer.consume(out)
+
+    def _account_lost(self) -> None:
+        for reason, total in self._probe.lost().items():
+            if total > self._lost_seen[reason]:
+                self._lost.add(total - self._lost_seen[reason], (("reason", reason),))
+                self._lost_seen[reason] = total
+
+    # ---- sampling --------------------------------------------------------------------------
+
+    def _sample_loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            t0 = time.monotonic()
+            samples = self._sampler.tick(self._ctx.watched.keys())
+            for pid, ppid in self._sampler.parents.items():
+                proc_ppid = self._ctx.process_table.get(pid)
+                if proc_ppid is not None and proc_ppid.ppid != ppid:
+                    self._ctx.process_table.set_parent(pid, ppid)
+            if samples:
+                self._ctx.process_table.apply(samples)
+                self.consumer.consume(samples)
+            self._sample_seconds.add(time.monotonic() - t0)
+
