@@ -18,6 +18,7 @@ NS_PER_CLK = 1_000_000_000 // CLK_TCK
 class Stat:
     pid: int
     comm: str
+    state: str  # R, S, D, Z (zombie: exited, not yet reaped), ...
     ppid: int
     utime_ns: int
     stime_ns: int
@@ -43,6 +44,7 @@ def read_stat(pid: int) -> Stat | None:
     return Stat(
         pid=pid,
         comm=data[lpar + 1:rpar].decode("utf-8", "replace"),
+        state=fields[0].decode("ascii", "replace"),
         ppid=int(fields[1]),
         utime_ns=int(fields[11]) * NS_PER_CLK,
         stime_ns=int(fields[12]) * NS_PER_CLK,

@@ -22,7 +22,8 @@ class Sampler:
         self.parents: dict[int, int] = {}
 
     def tick(self, watched: list[ProcessKey]) -> list[ProcessSample]:
-        stats = [s for pid in procfs.pids() if (s := procfs.read_stat(pid)) is not None]
+        stats = [s for pid in procfs.pids()
+                 if (s := procfs.read_stat(pid)) is not None and s.state != "Z"]
         cpu_now: dict[ProcessKey, int] = {}
         deltas: list[tuple[int, int]] = []
         for i, s in enumerate(stats):

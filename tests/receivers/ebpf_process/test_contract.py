@@ -1,0 +1,74 @@
+"""The Python mirror of bpf/process_events.h agrees with what the C compiler lays out."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from otel_linnix.receivers.ebpf_process import contract
+from otel_linnix.receivers.ebpf_process.decode import Decoder, decode_exit_code, split_args
+
+HEADER = Path(__file__).resolve().parents[3] / "bpf" / "process_events.h"
+
+
+def c_layout(tmp_path) -> dict[str, dict[str, int]]:
+    lines = ["#include <stdio.h>", "#include <stddef.h>", "#include <stdint.h>",
+             "typedef uint32_t u32; typedef uint64_t u64;", f'#include "{HEADER}"',
+             "int main(void) {"]
+    for name, fields in contract.LAYOUTS.items():
+        lines.append(f'printf("{name} size %zu\\n", sizeof(struct {name}));')
+        for field, _ in fields:
+            lines.append(f'printf("{name} {field} %zu\\n", offsetof(struct {name}, {field}));')
+    lines.append("return 0; }")
+    src = tmp_path / "layout.c"
+    src.write_text("\n".join(lines))
+    exe = tmp_path / "layout"
+    subprocess.run(["gcc", "-o", str(exe), str(src)], check=True)
+    out: dict[str, dict[str, int]] = {}
+    for line in subprocess.run([str(exe)], capture_output=True, text=True).stdout.splitlines():
+        name, field, value = line.split()
+        out.setdefault(name, {})[field] = int(value)
+    return out
+
+
+def test_python_mirror_matches_the_c_header(tmp_path):
+    layout = c_layout(tmp_path)
+    for name, fields in contract.LAYOUTS.items():
+        assert layout[name]["size"] == contract.STRUCTS[name].size, name
+        for field, offset in contract.offsets(name).items():
+            assert layout[name][field] == offset, (name, field)
+
+
+def test_constants_match_the_header():
+    text = HEADER.read_text()
+    for const in ("EVENT_FORK", "EVENT_EXEC", "EVENT_EXIT", "COMM_LEN", "FILENAME_LEN",
+                  "ARGS_LEN", "LOST_RINGBUF", "LOST_LIFETIME", "LOST_SLOTS"):
+        value = int(text.split(f"#define {const} ")[1].split()[0])
+        assert getattr(contract, const) == value, const
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (7 << 8, (7, 0, False)),        # exit(7)
+    (0, (0, 0, False)),
+    (9, (0, 9, False)),             # SIGKILL
+    (11 | 0x80, (0, 11, True)),     # SIGSEGV, core dumped
+    (255 << 8, (255, 0, False)),
+])
+def test_exit_code_decoding(raw, expected):
+    assert decode_exit_code(raw) == expected
+
+
+def test_decode_synthetic_records_redacts_and_bounds_argv():
+    args = b"\0".join([b"mysql", b"--password=hunter2", b"x" * 100]) + b"\0"
+    raw = contract.EXEC.pack(contract.EVENT_EXEC, 42, 1000, len(args), 5, 4, 0, 0, b"mysql",
+                             b"/usr/bin/mysql", args)
+    fork = contract.FORK.pack(contract.EVENT_FORK, 42, 1, 1000, 1000, 0, 4, 3, 77, b"sh")
+    exit_ = contract.EXIT.pack(contract.EVENT_EXIT, 42, 1, 1000, 1000, 9, 4, 3, 10, 1, 2, 77,
+                               0, 1, 1, 0, b"mysql")
+    decoder = Decoder(argv_max_args=2)
+    start, exec_, end = decoder.decode([fork, raw, exit_])
+    assert (start.pid, start.ppid, start.comm, start.cgroup_id) == (42, 1, "sh", 77)
+    assert exec_.argv == ("mysql", "--password=***") and exec_.argv_truncated
+    assert exec_.exe == "/usr/bin/mysql"
+    assert (end.signal, end.exit_code, end.exit_ns, end.fork_seen) == (9, 0, 10, True)
+    assert split_args(b"a\0b\0\0\0", 4) == ("a", "b")

@@ -1,0 +1,140 @@
+"""The real receiver against real processes: exact capture, re-parenting, sampling, unload."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from otel_linnix import procfs
+from otel_linnix.host import boot_ns_now
+from otel_linnix.records import ProcessExit, ProcessSample, process_key
+from otel_linnix.testing.live import descendants, live_receiver, wait_for_exits
+
+pytestmark = pytest.mark.bpf
+
+
+def lost(ctx):
+    return sum(p.value for p in ctx.telemetry.get("otel_linnix.receiver.lost").points())
+
+
+def test_every_process_observed_exactly_once_with_the_right_facts():
+    with live_receiver() as (receiver, sink, ctx):
+        spawner = subprocess.run([sys.executable, "-m", "otel_linnix.testing.spawner", "2000"],
+                                 capture_output=True, text=True, check=True, timeout=300)
+        expected = {e["pid"]: e for e in map(json.loads, spawner.stdout.splitlines())}
+        assert len(expected) == 2000
+        assert wait_for_exits(sink, set(expected), timeout=60)
+        time.sleep(0.3)
+    exits = [r for r in sink.records if type(r) is ProcessExit and r.pid in expected]
+    counts = {}
+    for rec in exits:
+        counts[rec.pid] = counts.get(rec.pid, 0) + 1
+    assert sorted(set(counts.values())) == [1], "some processes seen more or less than once"
+    wrong = []
+    for rec in exits:
+        want = expected[rec.pid]
+        got = dict(ppid=rec.ppid, code=rec.exit_code, signal=rec.signal)
+        if want["exe"]:
+            got.update(exe=rec.exe, argv=list(rec.argv))
+        if any(got[k] != want[k] for k in got) or not rec.start_ns <= rec.exit_ns:
+            wrong.append((want, rec))
+    assert wrong == []
+    observed = len(counts) / len(expected)
+    print(f"\nobserved / spawned = {observed:.3f} ({len(counts)}/{len(expected)}), "
+          f"lost = {lost(ctx)}")
+    assert observed == 1.0
+    assert lost(ctx) == 0
+    spawner_pid = next(iter(expected.values()))["ppid"]
+    assert set(expected) <= descendants(sink.records, spawner_pid)
+
+
+def test_orphan_keeps_its_original_parent_and_the_table_learns_the_new_one():
+    script = ("import os,time\n"
+              "if os.fork()==0:\n"
+              "    os.dup2(os.open('/dev/null', os.O_WRONLY), 1)\n"
+              "    time.sleep(3); os._exit(0)\n"
+              "print(os.getpid(), flush=True)\n")
+    with live_receiver() as (receiver, sink, ctx):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        middle = int(proc.stdout.readline())
+        proc.wait()
+        assert wait_for_exits(sink, {middle})
+        kids = {r.pid for r in list(sink.records) if getattr(r, "ppid", 0) == middle}
+        assert len(kids) == 1
+        orphan = kids.pop()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and ctx.process_table.get(orphan).ppid == middle:
+            time.sleep(0.05)
+        now = ctx.process_table.get(orphan)
+        assert now.original_ppid == middle
+        assert now.ppid == procfs.read_stat(orphan).ppid != middle
+        assert wait_for_exits(sink, {orphan}, timeout=10)
+    rec = next(r for r in sink.records if type(r) is ProcessExit and r.pid == orphan)
+    assert rec.ppid == middle  # the record keeps the parent it was forked by
+
+
+HOG = """
+import os, sys, time
+data = bytearray(200 * 1024 * 1024)
+for i in range(0, len(data), 4096):
+    data[i] = 1
+files = [open('/dev/null') for _ in range(500)]
+print('ready', flush=True)
+sys.stdin.read()
+"""
+
+
+def test_sampling_matches_proc_for_a_200mb_500fd_process():
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with live_receiver(sample_interval="200ms", sample_top_n=1) as (receiver, sink, ctx):
+        hog = subprocess.Popen([sys.executable, "-c", HOG], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            assert hog.stdout.readline().strip() == "ready"
+            stat = procfs.read_stat(hog.pid)
+            key = process_key(hog.pid, stat.start_ns)
+            ctx.watched.watch(key)
+            ready_ns = boot_ns_now()
+
+            def fresh(recs):
+                return [r for r in recs if type(r) is ProcessSample and r.key == key
+                        and r.ts_ns > ready_ns]
+
+            assert sink.wait_for(fresh, 10)
+            sample = fresh(sink.records)[-1]
+            truth_rss = procfs.read_stat(hog.pid).rss_bytes
+            truth_fds = procfs.count_fds(hog.pid)
+        finally:
+            hog.kill()
+            hog.wait()
+    assert sample.rss_bytes >= 200 * 1024 * 1024
+    assert abs(sample.rss_bytes - truth_rss) <= 0.05 * truth_rss
+    assert abs(sample.fds - truth_fds) <= 0.05 * truth_fds and sample.fds >= 500
+    assert sample.fd_limit == soft
+
+
+def _our_prog_ids() -> set[int]:
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
+    return {p["id"] for p in json.loads(out.stdout or "[]")}
+
+
+def test_starts_quickly_and_unloads_everything():
+    before = _our_prog_ids()
+    t0 = time.monotonic()
+    with live_receiver() as (receiver, sink, ctx):
+        started = time.monotonic() - t0
+        during = _our_prog_ids()
+        assert len(during - before) >= 3  # fork, exec, exit programs are loaded
+    deadline = time.monotonic() + 5  # the kernel frees detached programs after an RCU period
+    while (during - before) & _our_prog_ids() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    after = _our_prog_ids()
+    print(f"\nreceiver start took {started:.2f} s")
+    assert started < 10  # the issue's 2 s is reported (bench), not a timed unit-test bound
+    assert not (during - before) & after, "BPF programs left loaded after shutdown"
