@@ -1,0 +1,85 @@
+"""Records of one signal → one OTLP Export*ServiceRequest (or None when nothing maps)."""
+
+from __future__ import annotations
+
+import time
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
+from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
+from opentelemetry.proto.metrics.v1.metrics_pb2 import ResourceMetrics, ScopeMetrics
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
+
+from otel_linnix import __version__
+from otel_linnix.component import AgentContext, Signal
+from otel_linnix.exporters.otlpcommon.logs import alert_log, process_log
+from otel_linnix.exporters.otlpcommon.metrics import sample_metrics, telemetry_metrics
+from otel_linnix.exporters.otlpcommon.resource import build_resource
+from otel_linnix.exporters.otlpcommon.spans import SpanMapper
+from otel_linnix.host import boot_ns_now
+from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessSample, process_key
+
+REQUEST_TYPES = {Signal.TRACES: ExportTraceServiceRequest,
+                 Signal.METRICS: ExportMetricsServiceRequest,
+                 Signal.LOGS: ExportLogsServiceRequest}
+
+
+class RequestBuilder:
+    def __init__(self, ctx: AgentContext, exec_logs: bool = False, exit_logs: bool = False,
+                 telemetry_interval: float = 10.0) -> None:
+        self._ctx = ctx
+        self._scope = InstrumentationScope(name="otel-linnix", version=__version__)
+        self.spans = SpanMapper(ctx)
+        self._exec_logs, self._exit_logs = exec_logs, exit_logs
+        self._telemetry_interval = telemetry_interval
+        self._next_telemetry = 0.0
+        self._agent_start_wall = ctx.host.wall_ns(boot_ns_now())
+
+    def build(self, signal: Signal, records: list):
+        if signal is Signal.TRACES:
+            return self.traces(self.spans.add(records))
+        if signal is Signal.METRICS:
+            return self._metrics(records)
+        return self._logs(records)
+
+    def traces(self, spans):
+        if not spans:
+            return None
+        return ExportTraceServiceRequest(resource_spans=[ResourceSpans(
+            resource=build_resource(self._ctx.host),
+            scope_spans=[ScopeSpans(scope=self._scope, spans=spans)])])
+
+    def _metrics(self, records: list, force_telemetry: bool = False):
+        metrics = sample_metrics([r for r in records if type(r) is ProcessSample], self._ctx.host)
+        now = time.monotonic()
+        if force_telemetry or now >= self._next_telemetry:
+            self._next_telemetry = now + self._telemetry_interval
+            metrics += telemetry_metrics(self._ctx.telemetry.snapshot(),
+                                         self._ctx.host.wall_ns(boot_ns_now()),
+                                         self._agent_start_wall)
+        if not metrics:
+            return None
+        return ExportMetricsServiceRequest(resource_metrics=[ResourceMetrics(
+            resource=build_resource(self._ctx.host),
+            scope_metrics=[ScopeMetrics(scope=self._scope, metrics=metrics)])])
+
+    def final_metrics(self):
+        return self._metrics([], force_telemetry=True)
+
+    def _logs(self, records: list):
+        host = self._ctx.host
+        out = []
+        for rec in records:
+            kind = type(rec)
+            if kind is Alert:
+                key = process_key(rec.subject.pid, rec.subject.start_ns)
+                out.append(alert_log(rec, host, self.spans.trace_of(key)))
+            elif (kind is ProcessExec and self._exec_logs) or (kind is ProcessExit and self._exit_logs):
+                out.append(process_log(rec, host))
+        if not out:
+            return None
+        return ExportLogsServiceRequest(resource_logs=[ResourceLogs(
+            resource=build_resource(host), scope_logs=[ScopeLogs(scope=self._scope,
+                                                                 log_records=out)])])

@@ -1,0 +1,71 @@
+"""Config schema and defaults shared by the OTLP exporters (gRPC, HTTP, file)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from otel_linnix.config.types import DURATION, HOST_PORT, SIZE, parse_duration
+
+_TLS = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "insecure": {"type": "boolean", "description": "plaintext (no TLS)"},
+        "ca_file": {"type": "string"}, "cert_file": {"type": "string"},
+        "key_file": {"type": "string"},
+    },
+}
+
+
+def default_spool_dir(component_id: str) -> str:
+    base = "/var/lib/otel-linnix" if os.geteuid() == 0 else os.path.join(
+        tempfile.gettempdir(), f"otel-linnix-{os.geteuid()}")
+    return os.path.join(base, "spool", component_id.replace("/", "_"))
+
+
+def schema(endpoint: dict, transport: bool = True) -> dict:
+    props = {
+        "sending_queue": {"type": "object", "additionalProperties": False,
+                          "properties": {"queue_size": {"type": "integer", "minimum": 1}}},
+        "batch": {"type": "object", "additionalProperties": False,
+                  "properties": {"timeout": DURATION}},
+        "spool": {"type": "object", "additionalProperties": False, "properties": {
+            "enabled": {"type": "boolean"}, "directory": {"type": "string"}, "max_size": SIZE}},
+        "logs": {"type": "object", "additionalProperties": False, "properties": {
+            "exec_events": {"type": "boolean"}, "exit_events": {"type": "boolean"}}},
+        "telemetry_interval": DURATION,
+        "export_unfinished": {"type": "boolean",
+                              "description": "at shutdown, export spans of still-running "
+                                             "processes, marked otel_linnix.process.unfinished"},
+    }
+    props.update(endpoint)
+    if transport:
+        props.update({
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "tls": _TLS,
+            "compression": {"enum": ["gzip", "none"]},
+            "timeout": DURATION,
+            "retry": {"type": "object", "additionalProperties": False, "properties": {
+                "initial_interval": DURATION, "max_interval": DURATION}},
+        })
+    return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+DEFAULTS = {
+    "headers": {}, "tls": {"insecure": False}, "compression": "gzip", "timeout": "10s",
+    "retry": {"initial_interval": "1s", "max_interval": "30s"},
+    "sending_queue": {"queue_size": 200000}, "batch": {"timeout": "200ms"},
+    "spool": {"enabled": True, "directory": "", "max_size": "1GiB"},
+    "logs": {"exec_events": False, "exit_events": False},
+    "telemetry_interval": "10s", "export_unfinished": True,
+}
+
+
+def finish(settings, config: dict) -> dict:
+    """Fill what depends on the instance (spool directory) and parse the timeout once."""
+    config = dict(config)
+    config["spool"] = dict(config.get("spool", {}))
+    if not config["spool"].get("directory"):
+        config["spool"]["directory"] = default_spool_dir(settings.id)
+    config["timeout_s"] = parse_duration(config.get("timeout", "10s"))
+    return config

@@ -1,0 +1,29 @@
+"""Deterministic trace and span ids.
+
+    span id  = blake2b("span" | boot id | pid | start tick)[:8]
+    trace id = blake2b("trace" | boot id | tree-root pid | tree-root start tick)[:16]
+
+The boot id makes ids unique across machines and reboots, (pid, start tick) is the process's
+identity (records.process_key), and the tree root is the ancestor whose parent is init or
+kthreadd (a login session, a service, a container's init): one trace per process tree. So a
+child can name its parent's span before that span is exported, two agents never clash, and a
+span re-exported after a crash carries the same ids (the backend deduplicates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from otel_linnix.records import ProcessKey
+
+
+def span_id(boot_id: str, key: ProcessKey) -> bytes:
+    data = f"span|{boot_id}|{key[0]}|{key[1]}".encode()
+    digest = hashlib.blake2b(data, digest_size=8).digest()
+    return digest if digest != bytes(8) else b"\x00" * 7 + b"\x01"  # all-zero is invalid
+
+
+def trace_id(boot_id: str, root: ProcessKey) -> bytes:
+    data = f"trace|{boot_id}|{root[0]}|{root[1]}".encode()
+    digest = hashlib.blake2b(data, digest_size=16).digest()
+    return digest if digest != bytes(16) else b"\x00" * 15 + b"\x01"

@@ -1,0 +1,157 @@
+"""Process lifetimes → OTLP spans (protobuf, built directly: see bench/ for why not SDK spans).
+
+One span per lifetime: fork → exit, named after the executable, the parent process's span as
+parent, one trace per process tree. Exec and alerts inside a lifetime become span events.
+State is bounded: trace ids of at most ``max_tracked`` processes, ``max_events`` per span.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import OrderedDict
+
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.semconv._incubating.attributes import process_attributes as P
+from opentelemetry.semconv._incubating.attributes.container_attributes import CONTAINER_ID
+
+from otel_linnix.component import AgentContext
+from otel_linnix.exporters.otlpcommon.ids import span_id, trace_id
+from otel_linnix.exporters.otlpcommon.resource import kv
+from otel_linnix.records import (
+    Alert,
+    ProcessExec,
+    ProcessExit,
+    ProcessKey,
+    ProcessStart,
+    Record,
+    process_key,
+)
+
+SIGNAL_ATTR = "otel_linnix.process.signal"
+CORE_ATTR = "otel_linnix.process.core_dumped"
+UNFINISHED_ATTR = "otel_linnix.process.unfinished"
+FORK_SEEN_ATTR = "otel_linnix.process.fork_seen"
+
+
+def iso(wall_ns: int) -> str:
+    return datetime.datetime.fromtimestamp(wall_ns / 1e9, datetime.timezone.utc).isoformat()
+
+
+def span_name(exe: str, comm: str) -> str:
+    return exe.rsplit("/", 1)[-1] if exe else (comm or "process")
+
+
+class SpanMapper:
+    def __init__(self, ctx: AgentContext, max_tracked: int = 200_000, max_events: int = 16,
+                 exec_events: bool = True) -> None:
+        self._ctx = ctx
+        self._max_tracked = max_tracked
+        self._max_events = max_events
+        self._exec_events = exec_events
+        self._trace: OrderedDict[ProcessKey, bytes] = OrderedDict()
+        self._events: dict[ProcessKey, list[Span.Event]] = {}
+        self.evicted = 0
+
+    def add(self, records: list[Record]) -> list[Span]:
+        spans: list[Span] = []
+        for rec in records:
+            kind = type(rec)
+            if kind is ProcessStart:
+                self._remember(rec.key, self._trace_for(rec.key, rec.ppid, rec.parent_start_ns))
+            elif kind is ProcessExit:
+                spans.append(self._finish(rec))
+            elif kind is ProcessExec and self._exec_events:
+                self._event(rec.key, "exec", rec.ts_ns, {
+                    P.PROCESS_EXECUTABLE_PATH: rec.exe, P.PROCESS_COMMAND_ARGS: list(rec.argv)})
+            elif kind is Alert and rec.subject.pid:
+                self._event(process_key(rec.subject.pid, rec.subject.start_ns), "alert",
+                            rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
+                                               "otel_linnix.alert.severity": rec.severity,
+                                               "otel_linnix.alert.state": rec.state,
+                                               "otel_linnix.alert.message": rec.message})
+        return spans
+
+    def trace_of(self, key: ProcessKey) -> bytes | None:
+        return self._trace.get(key)
+
+    def _trace_for(self, key: ProcessKey, ppid: int, parent_start_ns: int) -> bytes:
+        boot = self._ctx.host.boot_id
+        if ppid <= 2 or not parent_start_ns:
+            return trace_id(boot, key)
+        parent_key = process_key(ppid, parent_start_ns)
+        known = self._trace.get(parent_key)
+        if known is not None:
+            return known
+        parent = self._ctx.process_table.get_key(parent_key)
+        return trace_id(boot, parent.tree_root if parent else key)
+
+    def _remember(self, key: ProcessKey, tid: bytes) -> None:
+        self._trace[key] = tid
+        if len(self._trace) > self._max_tracked:
+            old, _ = self._trace.popitem(last=False)
+            self._events.pop(old, None)
+            self.evicted += 1
+
+    def _event(self, key: ProcessKey, name: str, ts_ns: int, attrs: dict) -> None:
+        events = self._events.setdefault(key, [])
+        if len(events) < self._max_events:
+            events.append(Span.Event(name=name, time_unix_nano=self._ctx.host.wall_ns(ts_ns),
+                                     attributes=[kv(k, v) for k, v in attrs.items()]))
+
+    def _finish(self, rec: ProcessExit, unfinished: bool = False) -> Span:
+        key = rec.key
+        tid = self._trace.pop(key, None) or self._trace_for(key, rec.ppid, rec.parent_start_ns)
+        host = self._ctx.host
+        start, end = host.wall_ns(rec.start_ns), host.wall_ns(rec.exit_ns)
+        attrs = {
+            P.PROCESS_PID: rec.pid, P.PROCESS_PARENT_PID: rec.ppid,
+            P.PROCESS_EXECUTABLE_NAME: span_name(rec.exe, rec.comm),
+            P.PROCESS_USER_ID: rec.uid, P.PROCESS_CREATION_TIME: iso(start),
+            FORK_SEEN_ATTR: rec.fork_seen,
+        }
+        if rec.exe:
+            attrs[P.PROCESS_EXECUTABLE_PATH] = rec.exe
+        if rec.argv:
+            attrs[P.PROCESS_COMMAND_ARGS] = list(rec.argv)
+        if rec.cgroup_path:
+            attrs[P.PROCESS_LINUX_CGROUP] = rec.cgroup_path
+        container = self._container(rec)
+        if container:
+            attrs[CONTAINER_ID] = container
+        if unfinished:
+            attrs[UNFINISHED_ATTR] = True
+        else:
+            attrs[P.PROCESS_EXIT_TIME] = iso(end)
+            attrs[P.PROCESS_EXIT_CODE] = rec.exit_code if not rec.signal else 128 + rec.signal
+            if rec.signal:
+                attrs[SIGNAL_ATTR] = rec.signal
+                attrs[CORE_ATTR] = rec.core_dumped
+        status = Status()
+        if rec.failed and not unfinished:
+            how = f"killed by signal {rec.signal}" if rec.signal else f"exit code {rec.exit_code}"
+            status = Status(code=Status.STATUS_CODE_ERROR, message=how)
+        parent = b""
+        if rec.ppid > 2 and rec.parent_start_ns:
+            parent = span_id(host.boot_id, process_key(rec.ppid, rec.parent_start_ns))
+        return Span(trace_id=tid, span_id=span_id(host.boot_id, key), parent_span_id=parent,
+                    name=span_name(rec.exe, rec.comm), kind=Span.SPAN_KIND_INTERNAL,
+                    start_time_unix_nano=start, end_time_unix_nano=max(end, start),
+                    attributes=[kv(k, v) for k, v in attrs.items()],
+                    events=self._events.pop(key, []), status=status)
+
+    def _container(self, rec: ProcessExit) -> str:
+        from otel_linnix.containers import identify
+
+        return identify(rec.cgroup_path).container_id if rec.cgroup_path else ""
+
+    def unfinished(self, now_ns: int) -> list[Span]:
+        """Spans for processes still alive (at shutdown): ended now, marked unfinished."""
+        spans = []
+        for proc in self._ctx.process_table.snapshot():
+            rec = ProcessExit(pid=proc.pid, ppid=proc.original_ppid or proc.ppid,
+                              start_ns=proc.start_ns, parent_start_ns=proc.parent_start_ns,
+                              exit_ns=now_ns, uid=proc.uid, gid=proc.gid, comm=proc.comm,
+                              exe=proc.exe, argv=proc.argv, cgroup_path=proc.cgroup_path,
+                              fork_seen=proc.fork_seen)
+            spans.append(self._finish(rec, unfinished=True))
+        return spans

@@ -1,0 +1,190 @@
+"""A real OTLP receiver for tests and the benchmark: gRPC services and an HTTP/protobuf endpoint.
+
+It records every request it accepts (decoded) with its arrival time, and can be told to behave
+badly: be down (refuse connections), fail with a gRPC status or an HTTP status, or hang.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import threading
+import time
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+
+@dataclass
+class Received:
+    traces: list = field(default_factory=list)
+    metrics: list = field(default_factory=list)
+    logs: list = field(default_factory=list)
+    arrival: list = field(default_factory=list)  # (signal, wall time) per accepted request
+    attempts: int = 0
+
+
+class Behaviour:
+    """What the server does with the next requests: accept, fail, or hang."""
+
+    def __init__(self) -> None:
+        self.grpc_status: grpc.StatusCode | None = None
+        self.http_status: int | None = None
+        self.retry_after: str | None = None
+        self.hang_s: float = 0.0
+
+
+class OTLPServer:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.received = Received()
+        self.behaviour = Behaviour()
+        self._lock = threading.Lock()
+        self._grpc: grpc.Server | None = None
+        self._http: http.server.ThreadingHTTPServer | None = None
+        self.grpc_port = 0
+        self.http_port = 0
+
+    # ---- what arrived ----------------------------------------------------------------------
+
+    def spans(self) -> list:
+        with self._lock:
+            return [s for req in self.received.traces for rs in req.resource_spans
+                    for ss in rs.scope_spans for s in ss.spans]
+
+    def log_records(self) -> list:
+        with self._lock:
+            return [r for req in self.received.logs for rl in req.resource_logs
+                    for sl in rl.scope_logs for r in sl.log_records]
+
+    def metric_names(self) -> set[str]:
+        with self._lock:
+            return {m.name for req in self.received.metrics for rm in req.resource_metrics
+                    for sm in rm.scope_metrics for m in sm.metrics}
+
+    def wait_for_spans(self, n: int, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.spans()) >= n:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _accept(self, kind: str, request) -> str | None:
+        """Record ``request`` unless told to fail; returns a failure to report, or None."""
+        with self._lock:
+            self.received.attempts += 1
+        if self.behaviour.hang_s:
+            time.sleep(self.behaviour.hang_s)
+        with self._lock:
+            getattr(self.received, kind).append(request)
+            self.received.arrival.append((kind, time.time()))
+        return None
+
+    # ---- gRPC ------------------------------------------------------------------------------
+
+    def start_grpc(self, port: int = 0) -> int:
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        outer = self
+
+        def handler(kind, response_cls):
+            def export(request, context):
+                if outer.behaviour.grpc_status is not None:
+                    with outer._lock:
+                        outer.received.attempts += 1
+                    context.abort(outer.behaviour.grpc_status, "told to fail")
+                outer._accept(kind, request)
+                return response_cls()
+            return export
+
+        trace = type("T", (trace_service_pb2_grpc.TraceServiceServicer,), {
+            "Export": staticmethod(handler("traces", trace_service_pb2.ExportTraceServiceResponse))})
+        metrics = type("M", (metrics_service_pb2_grpc.MetricsServiceServicer,), {
+            "Export": staticmethod(handler("metrics",
+                                           metrics_service_pb2.ExportMetricsServiceResponse))})
+        logs = type("L", (logs_service_pb2_grpc.LogsServiceServicer,), {
+            "Export": staticmethod(handler("logs", logs_service_pb2.ExportLogsServiceResponse))})
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Bound(trace), server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Bound(metrics), server)
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Bound(logs), server)
+        self.grpc_port = server.add_insecure_port(f"{self.host}:{port}")
+        server.start()
+        self._grpc = server
+        return self.grpc_port
+
+    def stop_grpc(self) -> None:
+        if self._grpc is not None:
+            self._grpc.stop(grace=0).wait()
+            self._grpc = None
+
+    # ---- HTTP ------------------------------------------------------------------------------
+
+    def start_http(self, port: int = 0) -> int:
+        outer = self
+        routes = {"/v1/traces": ("traces", trace_service_pb2.ExportTraceServiceRequest,
+                                 trace_service_pb2.ExportTraceServiceResponse),
+                  "/v1/metrics": ("metrics", metrics_service_pb2.ExportMetricsServiceRequest,
+                                  metrics_service_pb2.ExportMetricsServiceResponse),
+                  "/v1/logs": ("logs", logs_service_pb2.ExportLogsServiceRequest,
+                               logs_service_pb2.ExportLogsServiceResponse)}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                route = routes.get(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if route is None:
+                    return self._reply(404, b"")
+                if outer.behaviour.http_status is not None:
+                    with outer._lock:
+                        outer.received.attempts += 1
+                    return self._reply(outer.behaviour.http_status, b"told to fail")
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                kind, req_cls, resp_cls = route
+                outer._accept(kind, req_cls.FromString(body))
+                self._reply(200, resp_cls().SerializeToString())
+
+            def _reply(self, status, body):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-protobuf")
+                if outer.behaviour.retry_after and status != 200:
+                    self.send_header("Retry-After", outer.behaviour.retry_after)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._http = http.server.ThreadingHTTPServer((self.host, port), Handler)
+        self._http.daemon_threads = True
+        self.http_port = self._http.server_address[1]
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+        return self.http_port
+
+    def stop_http(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+
+    def stop(self) -> None:
+        self.stop_grpc()
+        self.stop_http()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now (to configure a client before its server starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _Bound(cls):
+    return cls()

@@ -1,0 +1,41 @@
+import pytest
+
+from otel_linnix import recording
+from otel_linnix.config import build
+from otel_linnix.service import Service
+from otel_linnix.testing import random_tree, test_context
+from otel_linnix.testing.otlp_server import OTLPServer
+
+
+@pytest.fixture
+def server():
+    srv = OTLPServer()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def run_replay(tmp_path):
+    """Replay ``records`` through ``exporters`` (a config dict) in a real service."""
+    services = []
+
+    def run(records, exporters: dict, signals=("traces", "metrics", "logs"), speed=0):
+        rec = tmp_path / f"rec{len(services)}.jsonl"
+        with open(rec, "w") as fh:
+            recording.Writer(fh, test_context().host).write(records)
+        raw = {"receivers": {"replay": {"path": str(rec), "speed": speed}},
+               "exporters": exporters,
+               "service": {"pipelines": {s: {"receivers": ["replay"],
+                                             "exporters": list(exporters)} for s in signals}}}
+        service = Service(build(raw), test_context())
+        service.start()
+        services.append(service)
+        return service
+
+    yield run
+    for service in services:
+        service.shutdown(5)
+
+
+
+
