@@ -103,3 +103,13 @@ def random_tree(n: int, seed: int = 1, first_pid: int = 1000, spacing_ns: int = 
         tree.advance(spacing_ns)
         tree.exit(pid, code=1 if count % fail_every == 0 else 0)
     return tree.records()
+
+
+def sample(pid: int, start_ns: int, ts_ns: int, cpu_ns: int = 0, rss: int = 0, fds: int = 3,
+           fd_limit: int = 1024, comm: str = "app") -> "ProcessSample":
+    """A ProcessSample with only the fields a test cares about."""
+    from otel_linnix.records import ProcessSample
+
+    return ProcessSample(pid=pid, start_ns=start_ns, ts_ns=ts_ns, cpu_user_ns=cpu_ns,
+                         cpu_system_ns=0, rss_bytes=rss, vms_bytes=rss * 2, threads=1, fds=fds,
+                         fd_limit=fd_limit, comm=comm)

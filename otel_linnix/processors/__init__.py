@@ -1,0 +1,1 @@
+"""Processors: take records, return records (rules adds alerts, llm_annotate explains them)."""

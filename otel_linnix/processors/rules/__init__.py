@@ -1,0 +1,39 @@
+"""``rules`` processor: fork storms, fork bursts, runaway trees, CPU spikes, leaks, fd exhaustion."""
+
+from otel_linnix.component import Factory, Kind
+
+_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "rules_file": {"type": "string",
+                       "description": "YAML rules file (empty: the shipped rules/default.yaml)"},
+    },
+}
+
+
+def _create(settings, config):
+    from otel_linnix.processors.rules.processor import RulesProcessor
+
+    return RulesProcessor(settings, config)
+
+
+def _validate(config):
+    from otel_linnix.processors.rules import rulesfile
+
+    if config["rules_file"]:
+        try:
+            rulesfile.load(config["rules_file"])
+        except Exception as exc:  # ConfigError: one line per problem
+            raise ValueError(str(exc).replace("\n", "; ")) from None
+
+
+FACTORY = Factory(
+    type="rules",
+    kind=Kind.PROCESSOR,
+    schema=_SCHEMA,
+    defaults={"rules_file": ""},
+    create=_create,
+    validate=_validate,
+    description="detects fork storms, runaway trees, CPU spikes, memory leaks, fd exhaustion",
+)

@@ -1,0 +1,324 @@
+"""Detectors: each watches the record stream for one kind of trouble and reports findings.
+
+All time comes from the records (CLOCK_BOOTTIME ns), so a replayed fixture behaves exactly like
+live data. Every per-subject map is capped; evictions are counted by the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from otel_linnix.config.types import parse_duration, parse_size
+from otel_linnix.proctable import ProcessTable
+from otel_linnix.records import (
+    AlertSubject,
+    ProcessExit,
+    ProcessKey,
+    ProcessSample,
+    ProcessStart,
+    process_key,
+)
+from otel_linnix.processors.rules import limits
+
+NS = 1_000_000_000
+MAX_SUBJECTS = 4096
+HOST: ProcessKey = (0, 0)
+
+
+@dataclass
+class Finding:
+    key: ProcessKey
+    subject: AlertSubject
+    message: str
+    evidence: dict = field(default_factory=dict)
+
+
+class Scope:
+    """Which processes a rule looks at (comm / exe / user / cgroup / container filters)."""
+
+    def __init__(self, spec: dict) -> None:
+        self.comm = set(spec.get("comm", ()))
+        self.exclude = set(spec.get("exclude_comm", ()))
+        self.exe = set(spec.get("exe", ()))
+        self.user = set(spec.get("user", ()))
+        self.cgroup = re.compile(spec["cgroup"]) if spec.get("cgroup") else None
+        self.container = re.compile(spec["container"]) if spec.get("container") else None
+
+    def admits(self, comm: str, exe: str = "", uid: int | None = None, cgroup: str = "",
+               container: str = "") -> bool:
+        if comm in self.exclude or (self.comm and comm not in self.comm):
+            return False
+        if self.exe and exe not in self.exe:
+            return False
+        if self.user and uid not in self.user:
+            return False
+        if self.cgroup and not self.cgroup.search(cgroup):
+            return False
+        return not (self.container and not self.container.search(container))
+
+
+def subject_of(table: ProcessTable, pid: int, start_ns: int = 0) -> AlertSubject:
+    proc = table.get_key(process_key(pid, start_ns)) if start_ns else table.get(pid)
+    if proc is None:
+        return AlertSubject(pid=pid, start_ns=start_ns)
+    return AlertSubject(pid=proc.pid, start_ns=proc.start_ns, comm=proc.comm, exe=proc.exe,
+                        container_id=proc.container_id, cgroup_path=proc.cgroup_path)
+
+
+class _Capped(OrderedDict):
+    """Per-subject state with a cap; the oldest subject goes first."""
+
+    def __init__(self, cap: int = MAX_SUBJECTS) -> None:
+        super().__init__()
+        self.cap, self.evicted = cap, 0
+
+    def get_or(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        if len(self) > self.cap:
+            self.popitem(last=False)
+            self.evicted += 1
+        return value
+
+
+class Detector:
+    def __init__(self, rule: dict, table: ProcessTable) -> None:
+        self.rule = rule
+        self.table = table
+        self.scope = Scope(rule.get("scope", {}))
+        self.window = int(parse_duration(rule["window"]) * NS)
+        self.threshold = float(rule["threshold"])
+        self.evicted = 0
+
+    def observe(self, rec) -> None:
+        raise NotImplementedError
+
+    def evaluate(self, now: int) -> list[Finding]:
+        raise NotImplementedError
+
+    def _admits_proc(self, pid: int, comm: str, uid: int | None = None) -> bool:
+        proc = self.table.get(pid) if (self.scope.exe or self.scope.cgroup or self.scope.container) else None
+        return self.scope.admits(comm, proc.exe if proc else "", uid,
+                                 proc.cgroup_path if proc else "", proc.container_id if proc else "")
+
+
+class ForkStorm(Detector):
+    """Host-wide forks per second over the window, sustained for ``min_duration``."""
+
+    def __init__(self, rule, table):
+        super().__init__(rule, table)
+        self.forks: deque[int] = deque(maxlen=max(1000, int(self.threshold * 200)))
+        self.min_duration = int(parse_duration(rule["min_duration"]) * NS)
+        self.above_since: int | None = None
+
+    def observe(self, rec):
+        if type(rec) is ProcessStart and self._admits_proc(rec.pid, rec.comm, rec.uid):
+            self.forks.append(rec.start_ns)
+
+    def evaluate(self, now):
+        while self.forks and self.forks[0] < now - self.window:
+            self.forks.popleft()
+        rate = len(self.forks) / (self.window / NS)
+        if rate < self.threshold:
+            self.above_since = None
+            return []
+        self.above_since = self.above_since if self.above_since is not None else now
+        if now - self.above_since < self.min_duration:
+            return []
+        return [Finding(HOST, AlertSubject(), f"{rate:.0f} forks/s host-wide "
+                        f"(threshold {self.threshold:g}/s)",
+                        {"forks_per_second": round(rate, 1), "window_s": self.window / NS,
+                         "threshold": self.threshold})]
+
+
+class ForkBurst(Detector):
+    """Forks by one parent within the window."""
+
+    def __init__(self, rule, table):
+        super().__init__(rule, table)
+        self.by_parent = _Capped()
+
+    def observe(self, rec):
+        if type(rec) is ProcessStart and rec.ppid > 2:
+            parent = self.table.get(rec.ppid)
+            comm = parent.comm if parent else rec.comm
+            if self.scope.admits(comm, parent.exe if parent else "", parent.uid if parent else None,
+                                 parent.cgroup_path if parent else "",
+                                 parent.container_id if parent else ""):
+                key = process_key(rec.ppid, rec.parent_start_ns)
+                self.by_parent.get_or(key, deque).append(rec.start_ns)
+
+    def evaluate(self, now):
+        out = []
+        for key, times in list(self.by_parent.items()):
+            while times and times[0] < now - self.window:
+                times.popleft()
+            if not times:
+                del self.by_parent[key]
+            elif len(times) >= self.threshold:
+                subject = subject_of(self.table, key[0], 0)
+                out.append(Finding(key, subject, f"{subject.comm or key[0]} forked {len(times)} "
+                                   f"children in {self.window / NS:g}s",
+                                   {"forks": len(times), "window_s": self.window / NS}))
+        self.evicted = self.by_parent.evicted
+        return out
+
+
+class ShortJobFlood(ForkBurst):
+    """Children living less than ``max_lifetime``, per parent, within the window."""
+
+    def __init__(self, rule, table):
+        super().__init__(rule, table)
+        self.max_lifetime = int(parse_duration(rule["max_lifetime"]) * NS)
+
+    def observe(self, rec):
+        if type(rec) is ProcessExit and rec.ppid > 2 and rec.exit_ns - rec.start_ns < self.max_lifetime:
+            parent = self.table.get(rec.ppid)
+            if self.scope.admits(parent.comm if parent else ""):
+                key = process_key(rec.ppid, rec.parent_start_ns)
+                self.by_parent.get_or(key, deque).append(rec.exit_ns)
+
+
+class RunawayTree(Detector):
+    """Live processes in one process tree at or above the threshold, and still growing."""
+
+    def __init__(self, rule, table):
+        super().__init__(rule, table)
+        self.history: deque[tuple[int, dict]] = deque(maxlen=64)
+
+    def observe(self, rec):
+        pass  # reads the table at evaluation
+
+    def evaluate(self, now):
+        counts: dict[ProcessKey, int] = {}
+        for proc in self.table.snapshot():
+            if self.scope.admits(proc.comm, proc.exe, proc.uid, proc.cgroup_path, proc.container_id):
+                counts[proc.tree_root] = counts.get(proc.tree_root, 0) + 1
+        self.history.append((now, counts))
+        while self.history and self.history[0][0] < now - self.window:
+            self.history.popleft()
+        oldest = self.history[0][1]
+        out = []
+        for root, live in counts.items():
+            if live >= self.threshold and live > oldest.get(root, 0):
+                subject = subject_of(self.table, root[0])
+                out.append(Finding(root, subject, f"process tree of {subject.comm or root[0]} has "
+                                   f"{live} live processes (was {oldest.get(root, 0)})",
+                                   {"live": live, "before": oldest.get(root, 0),
+                                    "window_s": self.window / NS}))
+        return out
+
+
+class _SampleSeries(Detector):
+    """Per-process series of samples within the window."""
+
+    def __init__(self, rule, table):
+        super().__init__(rule, table)
+        self.series = _Capped()
+
+    def observe(self, rec):
+        if type(rec) is ProcessSample and self.scope.admits(rec.comm):
+            points = self.series.get_or(rec.key, deque)
+            if points and rec.ts_ns <= points[-1].ts_ns:
+                return
+            points.append(rec)
+
+    def _trim(self, now):
+        for key, points in list(self.series.items()):
+            while points and points[0].ts_ns < now - self.window:
+                points.popleft()
+            if not points:
+                del self.series[key]
+        self.evicted = self.series.evicted
+
+
+class CpuSpike(_SampleSeries):
+    def evaluate(self, now):
+        self._trim(now)
+        out = []
+        for key, pts in self.series.items():
+            if len(pts) < 2 or pts[-1].ts_ns - pts[0].ts_ns < self.window * 0.8:
+                continue
+            shares = [((b.cpu_user_ns + b.cpu_system_ns) - (a.cpu_user_ns + a.cpu_system_ns))
+                      / max(1, b.ts_ns - a.ts_ns) for a, b in zip(pts, list(pts)[1:])]
+            if shares and min(shares) >= self.threshold:  # sustained: every interval above
+                subject = subject_of(self.table, key[0], pts[-1].start_ns)
+                out.append(Finding(key, subject, f"{pts[-1].comm} used {min(shares):.0%}+ of a "
+                                   f"core for {(pts[-1].ts_ns - pts[0].ts_ns) / NS:.0f}s",
+                                   {"min_share": round(min(shares), 3),
+                                    "series": [round(s, 3) for s in shares[-20:]]}))
+        return out
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (t, v) points: a trend, robust to one noisy sample."""
+    n = len(points)
+    mt = sum(t for t, _ in points) / n
+    mv = sum(v for _, v in points) / n
+    var = sum((t - mt) ** 2 for t, _ in points)
+    return sum((t - mt) * (v - mv) for t, v in points) / var if var else 0.0
+
+
+class MemoryLeak(_SampleSeries):
+    def __init__(self, rule, table):
+        super().__init__(rule, table)
+        self.min_growth = parse_size(rule["min_growth"])
+        self.horizon = parse_duration(rule["horizon"])
+
+    def evaluate(self, now):
+        self._trim(now)
+        out = []
+        for key, pts in self.series.items():
+            if len(pts) < 3:
+                continue
+            growth = slope([(p.ts_ns / NS, p.rss_bytes) for p in pts])
+            if growth < self.min_growth:
+                continue
+            limit = limits.memory_limit(key[0])
+            left = (limit - pts[-1].rss_bytes) / growth
+            if left <= self.horizon:
+                subject = subject_of(self.table, key[0], pts[-1].start_ns)
+                out.append(Finding(key, subject, f"{pts[-1].comm} RSS grows "
+                                   f"{growth / 2**20:.1f} MiB/s; limit reached in ~{left:.0f}s",
+                                   {"growth_bytes_per_s": round(growth), "rss": pts[-1].rss_bytes,
+                                    "limit": limit, "seconds_to_limit": round(left, 1),
+                                    "series": [p.rss_bytes for p in list(pts)[-20:]]}))
+        return out
+
+
+class FdExhaustion(_SampleSeries):
+    def __init__(self, rule, table):
+        super().__init__(rule, table)
+        self.ratio = float(rule["ratio"])
+        self.horizon = parse_duration(rule["horizon"])
+
+    def evaluate(self, now):
+        self._trim(now)
+        out = []
+        for key, pts in self.series.items():
+            last = pts[-1]
+            if not last.fd_limit:
+                continue
+            growth = slope([(p.ts_ns / NS, p.fds) for p in pts]) if len(pts) >= 3 else 0.0
+            left = (last.fd_limit - last.fds) / growth if growth > 0 else float("inf")
+            used = last.fds / last.fd_limit
+            if used >= self.ratio or left <= self.horizon:
+                subject = subject_of(self.table, key[0], last.start_ns)
+                out.append(Finding(key, subject, f"{last.comm} has {last.fds}/{last.fd_limit} "
+                                   f"fds open ({used:.0%})" + (f", full in ~{left:.0f}s"
+                                                              if left != float("inf") else ""),
+                                   {"fds": last.fds, "limit": last.fd_limit,
+                                    "ratio": round(used, 3), "seconds_to_limit": None if
+                                    left == float("inf") else round(left, 1),
+                                    "series": [p.fds for p in list(pts)[-20:]]}))
+        return out
+
+
+DETECTORS = {"fork_storm": ForkStorm, "fork_burst": ForkBurst, "short_job_flood": ShortJobFlood,
+             "runaway_tree": RunawayTree, "cpu_spike": CpuSpike, "memory_leak": MemoryLeak,
+             "fd_exhaustion": FdExhaustion}
+WATCHING = (CpuSpike, MemoryLeak, FdExhaustion)

@@ -1,0 +1,86 @@
+"""The rules file: YAML, validated with JSON Schema, errors naming the rule and the key."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from otel_linnix.config.errors import ConfigError
+from otel_linnix.config.schema import check
+from otel_linnix.config.types import DURATION, SIZE
+
+TYPES = ("fork_storm", "fork_burst", "short_job_flood", "runaway_tree", "cpu_spike",
+         "memory_leak", "fd_exhaustion")
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "type"],
+    "properties": {
+        "name": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"},
+        "type": {"enum": list(TYPES)},
+        "severity": {"enum": ["info", "warning", "critical"]},
+        "enabled": {"type": "boolean"},
+        "window": DURATION, "cooldown": DURATION, "min_duration": DURATION,
+        "max_lifetime": DURATION, "horizon": DURATION,
+        "threshold": {"type": "number", "exclusiveMinimum": 0},
+        "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "min_growth": SIZE,
+        "scope": {"type": "object", "additionalProperties": False, "properties": {
+            "comm": _STRINGS, "exclude_comm": _STRINGS, "exe": _STRINGS, "user": {
+                "type": "array", "items": {"type": "integer"}},
+            "cgroup": {"type": "string"}, "container": {"type": "string"}}},
+    },
+}
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["rules"],
+          "properties": {"rules": {"type": "array", "items": _RULE}}}
+
+DEFAULTS: dict[str, Any] = {"severity": "warning", "enabled": True, "window": "5s",
+                            "cooldown": "60s", "min_duration": 0, "max_lifetime": "1s",
+                            "horizon": "10m", "threshold": 1, "ratio": 0.8, "min_growth": "1MiB",
+                            "scope": {}}
+
+
+def default_rules_text() -> str:
+    return resources.files("otel_linnix.data").joinpath("rules", "default.yaml").read_text()
+
+
+def parse(text: str, source: str) -> list[dict[str, Any]]:
+    """Validated rules with defaults filled in; ConfigError naming ``rules[i](name).key``."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where) from None
+    problems = check(doc, SCHEMA)
+    if problems:
+        named = []
+        for path, message in problems:
+            if path.startswith("rules["):
+                idx = int(path[6:path.index("]")])
+                rule = doc["rules"][idx]
+                name = rule.get("name", "?") if isinstance(rule, dict) else "?"
+                path = f"{source}: rules[{idx}]({name}){path[path.index(']') + 1:]}"
+            else:
+                path = f"{source}: {path}"
+            named.append((path, message))
+        raise ConfigError(named)
+    names = [r["name"] for r in doc["rules"]]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"duplicate rule names: {', '.join(dupes)}", source)
+    return [{**DEFAULTS, **rule} for rule in doc["rules"] if rule.get("enabled", True)]
+
+
+def load(path: str | None) -> list[dict[str, Any]]:
+    if not path:
+        return parse(default_rules_text(), "<default rules>")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return parse(fh.read(), path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read rules file: {exc}", path) from None
