@@ -70,9 +70,10 @@ class DebugExporter(Exporter):
             with self._counts_lock:
                 for rec in records:
                     self._counts[(signal.value, type(rec).__name__)] += 1
-            for rec in records:
-                if type(rec) is Alert:
-                    self._put(rec)
+            if signal is Signal.LOGS:  # alerts are logs: print them once, not per pipeline
+                for rec in records:
+                    if type(rec) is Alert:
+                        self._put(rec)
         else:
             for rec in records:
                 self._put(rec)
