@@ -32,6 +32,7 @@ class RequestBuilder:
         self._ctx = ctx
         self._scope = InstrumentationScope(name="otel-linnix", version=__version__)
         self.spans = SpanMapper(ctx)
+        self._resource = build_resource(ctx.host)
         self._exec_logs, self._exit_logs = exec_logs, exit_logs
         self._telemetry_interval = telemetry_interval
         self._next_telemetry = 0.0
@@ -39,7 +40,13 @@ class RequestBuilder:
 
     def build(self, signal: Signal, records: list):
         if signal is Signal.TRACES:
-            return self.traces(self.spans.add(records))
+            request = ExportTraceServiceRequest()
+            resource_spans = request.resource_spans.add()
+            resource_spans.resource.CopyFrom(self._resource)
+            scope_spans = resource_spans.scope_spans.add()
+            scope_spans.scope.CopyFrom(self._scope)
+            self.spans.add(records, scope_spans.spans)
+            return request if scope_spans.spans else None
         if signal is Signal.METRICS:
             return self._metrics(records)
         return self._logs(records)

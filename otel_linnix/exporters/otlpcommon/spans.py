@@ -16,7 +16,7 @@ from opentelemetry.semconv._incubating.attributes.container_attributes import CO
 
 from otel_linnix.component import AgentContext
 from otel_linnix.exporters.otlpcommon.ids import span_id, trace_id
-from otel_linnix.exporters.otlpcommon.resource import kv
+from otel_linnix.exporters.otlpcommon.resource import kv, set_attrs
 from otel_linnix.records import (
     Alert,
     ProcessExec,
@@ -31,6 +31,12 @@ SIGNAL_ATTR = "otel_linnix.process.signal"
 CORE_ATTR = "otel_linnix.process.core_dumped"
 UNFINISHED_ATTR = "otel_linnix.process.unfinished"
 FORK_SEEN_ATTR = "otel_linnix.process.fork_seen"
+
+
+def _appended(spans: list) -> Span:
+    span = Span()
+    spans.append(span)
+    return span
 
 
 def iso(wall_ns: int) -> str:
@@ -52,17 +58,19 @@ class SpanMapper:
         self._events: dict[ProcessKey, list[Span.Event]] = {}
         self.evicted = 0
 
-    def add(self, records: list[Record]) -> list[Span]:
-        spans: list[Span] = []
+    def add(self, records: list[Record], spans=None):
+        """Finished spans for ``records``, appended to ``spans`` (a repeated Span field of a
+        request, so nothing is copied) or to a new list."""
+        spans = [] if spans is None else spans
         for rec in records:
             kind = type(rec)
             if kind is ProcessStart:
                 self._remember(rec.key, self._trace_for(rec.key, rec.ppid, rec.parent_start_ns))
             elif kind is ProcessExit:
-                spans.append(self._finish(rec))
+                self._finish(rec, spans.add() if hasattr(spans, "add") else _appended(spans))
             elif kind is ProcessExec and self._exec_events:
-                self._event(rec.key, "exec", rec.ts_ns, {
-                    P.PROCESS_EXECUTABLE_PATH: rec.exe, P.PROCESS_COMMAND_ARGS: list(rec.argv)})
+                # the span's own attributes carry the last exe and argv; the event marks when
+                self._event(rec.key, "exec", rec.ts_ns, {P.PROCESS_EXECUTABLE_PATH: rec.exe})
             elif kind is Alert and rec.subject.pid:
                 self._event(process_key(rec.subject.pid, rec.subject.start_ns), "alert",
                             rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
@@ -98,26 +106,26 @@ class SpanMapper:
             events.append(Span.Event(name=name, time_unix_nano=self._ctx.host.wall_ns(ts_ns),
                                      attributes=[kv(k, v) for k, v in attrs.items()]))
 
-    def _finish(self, rec: ProcessExit, unfinished: bool = False) -> Span:
+    def _finish(self, rec: ProcessExit, span: Span, unfinished: bool = False) -> Span:
         key = rec.key
         tid = self._trace.pop(key, None) or self._trace_for(key, rec.ppid, rec.parent_start_ns)
         host = self._ctx.host
         start, end = host.wall_ns(rec.start_ns), host.wall_ns(rec.exit_ns)
+        name = span_name(rec.exe, rec.comm)
         attrs = {
             P.PROCESS_PID: rec.pid, P.PROCESS_PARENT_PID: rec.ppid,
-            P.PROCESS_EXECUTABLE_NAME: span_name(rec.exe, rec.comm),
-            P.PROCESS_USER_ID: rec.uid, P.PROCESS_CREATION_TIME: iso(start),
-            FORK_SEEN_ATTR: rec.fork_seen,
+            P.PROCESS_EXECUTABLE_NAME: name, P.PROCESS_USER_ID: rec.uid,
+            P.PROCESS_CREATION_TIME: iso(start), FORK_SEEN_ATTR: rec.fork_seen,
         }
         if rec.exe:
             attrs[P.PROCESS_EXECUTABLE_PATH] = rec.exe
         if rec.argv:
-            attrs[P.PROCESS_COMMAND_ARGS] = list(rec.argv)
+            attrs[P.PROCESS_COMMAND_ARGS] = rec.argv
         if rec.cgroup_path:
             attrs[P.PROCESS_LINUX_CGROUP] = rec.cgroup_path
-        container = self._container(rec)
-        if container:
-            attrs[CONTAINER_ID] = container
+            container = self._container(rec)
+            if container:
+                attrs[CONTAINER_ID] = container
         if unfinished:
             attrs[UNFINISHED_ATTR] = True
         else:
@@ -126,18 +134,23 @@ class SpanMapper:
             if rec.signal:
                 attrs[SIGNAL_ATTR] = rec.signal
                 attrs[CORE_ATTR] = rec.core_dumped
-        status = Status()
-        if rec.failed and not unfinished:
-            how = f"killed by signal {rec.signal}" if rec.signal else f"exit code {rec.exit_code}"
-            status = Status(code=Status.STATUS_CODE_ERROR, message=how)
-        parent = b""
+        span.trace_id = tid
+        span.span_id = span_id(host.boot_id, key)
         if rec.ppid > 2 and rec.parent_start_ns:
-            parent = span_id(host.boot_id, process_key(rec.ppid, rec.parent_start_ns))
-        return Span(trace_id=tid, span_id=span_id(host.boot_id, key), parent_span_id=parent,
-                    name=span_name(rec.exe, rec.comm), kind=Span.SPAN_KIND_INTERNAL,
-                    start_time_unix_nano=start, end_time_unix_nano=max(end, start),
-                    attributes=[kv(k, v) for k, v in attrs.items()],
-                    events=self._events.pop(key, []), status=status)
+            span.parent_span_id = span_id(host.boot_id, process_key(rec.ppid, rec.parent_start_ns))
+        span.name = name
+        span.kind = Span.SPAN_KIND_INTERNAL
+        span.start_time_unix_nano = start
+        span.end_time_unix_nano = max(end, start)
+        set_attrs(span.attributes, attrs)
+        events = self._events.pop(key, None)
+        if events:
+            span.events.extend(events)
+        if rec.failed and not unfinished:
+            span.status.code = Status.STATUS_CODE_ERROR
+            span.status.message = (f"killed by signal {rec.signal}" if rec.signal
+                                   else f"exit code {rec.exit_code}")
+        return span
 
     def _container(self, rec: ProcessExit) -> str:
         from otel_linnix.containers import identify
@@ -153,5 +166,5 @@ class SpanMapper:
                               exit_ns=now_ns, uid=proc.uid, gid=proc.gid, comm=proc.comm,
                               exe=proc.exe, argv=proc.argv, cgroup_path=proc.cgroup_path,
                               fork_seen=proc.fork_seen)
-            spans.append(self._finish(rec, unfinished=True))
+            self._finish(rec, _appended(spans), unfinished=True)
         return spans
