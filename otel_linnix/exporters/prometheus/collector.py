@@ -103,8 +103,8 @@ class AgentCollector(Collector):
 
     def _firing_alerts(self) -> list[Metric]:
         tally = Tally((a.rule, a.severity) for a in self._ctx.alerts.firing())
-        family = GaugeMetricFamily(self._name("otel_linnix.alerts.firing"),
-                                   "Alerts firing now, by rule and severity",
+        family = GaugeMetricFamily(self._name("otel_linnix.alerts.active"),
+                                   "Alerts firing now in the alert store, by rule and severity",
                                    labels=("rule", "severity"))
         for (rule, severity), n in sorted(tally.items()):
             family.add_metric((rule, severity), n)

@@ -56,7 +56,7 @@ def test_firing_alerts_gauge_counts_by_rule_and_severity():
         ctx.alerts.add(Alert(id=f"a{i}", rule=rule, severity="warning", state="firing",
                              subject=AlertSubject(pid=100 + i), message="m",
                              first_seen_ns=1, last_seen_ns=2))
-    firing = {s.labels["rule"]: s.value for s in scrape(ctx)["otel_linnix_alerts_firing"].samples}
+    firing = {s.labels["rule"]: s.value for s in scrape(ctx)["otel_linnix_alerts_active"].samples}
     assert firing == {"fork_storm": 2, "fd_exhaustion": 1}
 
 

@@ -1,0 +1,87 @@
+"""The Grafana compose stack: parses, references files that exist, ports and names agree."""
+
+from __future__ import annotations
+
+import yaml
+
+from .conftest import GRAFANA, ROOT
+
+
+def compose() -> dict:
+    return yaml.safe_load((GRAFANA / "docker-compose.yaml").read_text())
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((GRAFANA / name).read_text())
+
+
+def port_of(endpoint: str) -> int:
+    return int(endpoint.rsplit(":", 1)[1].split("/")[0])
+
+
+def test_services_and_images():
+    services = compose()["services"]
+    assert set(services) == {"otel-linnix", "otel-collector", "tempo", "prometheus", "grafana"}
+    assert services["otel-collector"]["image"].startswith("otel/opentelemetry-collector-contrib:")
+    for name, svc in services.items():
+        assert "image" in svc or "build" in svc, name
+        for port in svc.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_bind_mounts_and_build_context_exist():
+    services = compose()["services"]
+    build = services["otel-linnix"]["build"]
+    assert (GRAFANA / build["context"] / build["dockerfile"]).is_file()
+    for name, svc in services.items():
+        for volume in svc.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (GRAFANA / source).exists(), f"{name}: {source} missing"
+
+
+def test_agent_config_in_the_image_exists_and_points_at_the_collector():
+    agent = compose()["services"]["otel-linnix"]
+    default_config = agent["command"][1].split(":-", 1)[1].rstrip("}")
+    assert default_config.startswith("/etc/otel-linnix/")  # COPY pipelines/ /etc/otel-linnix/
+    pipeline = ROOT / "pipelines" / default_config.rsplit("/", 1)[1]
+    assert pipeline.is_file()
+    assert "${env:OTLP_ENDPOINT" in pipeline.read_text()
+    host, port = agent["environment"]["OTLP_ENDPOINT"].split(":")
+    collector = load("otel-collector.yaml")
+    assert host in compose()["services"]
+    assert port_of(collector["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]) == int(port)
+
+
+def test_prometheus_scrapes_the_agent_and_collector_on_their_ports():
+    services = compose()["services"]
+    agent_env = services["otel-linnix"]["environment"]
+    targets = {job["job_name"]: job["static_configs"][0]["targets"][0]
+               for job in load("prometheus.yml")["scrape_configs"]}
+    assert targets["otel-linnix"] == f"otel-linnix:{port_of(agent_env['PROMETHEUS_ENDPOINT'])}"
+    collector = load("otel-collector.yaml")
+    assert targets["otel-collector"] == \
+        f"otel-collector:{port_of(collector['service']['telemetry']['metrics']['address'])}"
+    for target in targets.values():
+        assert target.split(":")[0] in services
+
+
+def test_collector_sends_traces_to_tempo_where_tempo_listens():
+    collector = load("otel-collector.yaml")
+    tempo = load("tempo.yaml")
+    endpoint = collector["exporters"]["otlp/tempo"]["endpoint"]
+    assert endpoint.split(":")[0] == "tempo"
+    assert port_of(endpoint) == port_of(
+        tempo["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"])
+    assert "otlp/tempo" in collector["service"]["pipelines"]["traces"]["exporters"]
+    remote = tempo["metrics_generator"]["storage"]["remote_write"][0]["url"]
+    assert remote.startswith("http://prometheus:9090/")
+    assert "--web.enable-remote-write-receiver" in compose()["services"]["prometheus"]["command"]
+
+
+def test_grafana_datasource_urls_match_services():
+    datasources = load("provisioning/datasources/datasources.yaml")["datasources"]
+    urls = {ds["uid"]: ds["url"] for ds in datasources}
+    tempo_port = load("tempo.yaml")["server"]["http_listen_port"]
+    assert urls["tempo"] == f"http://tempo:{tempo_port}"
+    assert urls["prometheus"] == "http://prometheus:9090"
