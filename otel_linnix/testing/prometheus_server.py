@@ -95,14 +95,19 @@ def prometheus_server(targets: dict[str, list[str]], scrape_interval: str = "1s"
         yield server
     finally:
         server.http.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def _wait_ready(server: PrometheusServer, timeout: float) -> None:

@@ -17,7 +17,11 @@ import yaml
 
 from otel_linnix.testing.cli import start_cli
 from otel_linnix.testing.otlp_server import OTLPServer, free_port
-from otel_linnix.testing.prometheus_server import prometheus_server, prometheus_unavailable_reason
+from otel_linnix.testing.prometheus_server import (
+    prometheus_server,
+    prometheus_unavailable_reason,
+    stop_process,
+)
 
 from .conftest import GRAFANA
 from .promql import dashboard_variables, expand_variables, prometheus_targets
@@ -91,7 +95,6 @@ def test_every_dashboard_expression_parses_and_returns_data(tmp_path):
         with prometheus_server({"otel-linnix": [f"127.0.0.1:{prom_port}"]}) as prom:
             workload()
             assert prom.wait_for("rate(otel_linnix_process_exits_total[1m]) > 0", timeout=60)
-            missing = {}
             deadline = time.monotonic() + 60
             pending = list(queries)
             while pending and time.monotonic() < deadline:
@@ -106,10 +109,5 @@ def test_every_dashboard_expression_parses_and_returns_data(tmp_path):
             missing = {name: expr for name, expr in pending}
             assert not missing, f"expressions without data: {missing}"
     finally:
-        agent.terminate()
-        try:
-            agent.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            agent.kill()
-            agent.wait(timeout=10)
+        stop_process(agent, timeout=30)
         otlp.stop()
