@@ -20,3 +20,9 @@ validate: setup
 
 clean:
 	rm -rf .venv .pytest_cache build *.egg-info
+
+# make bench [QUICK=1] — the benchmark harness (root: loads BPF); prints the table and writes
+# bench/results/ (QUICK=1: the < 2 min smoke run, into bench/results/quick/)
+.PHONY: bench
+bench: setup
+	@$(PY) -m bench.run $(if $(QUICK),--quick)

@@ -1,0 +1,152 @@
+"""One session per subject: the agent, each peer, and the no-agent baseline, on the workloads.
+
+A session runs workload steps and, around each, reads the subject's CPU time from /proc and
+the span count at the sink; the spans themselves are matched to each workload afterwards (from
+one dump of the sink), by the workload's process subtree.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from bench import workloads
+from bench.measure import percentile, ratio, subtree
+from bench.procs import Agent, Child, Peer, Sink
+from bench.workloads import Run
+
+
+class Step:
+    """A workload run under a subject: the run, the subject's CPU seconds and spans exported."""
+
+    def __init__(self, run: Run, cpu_s: float, lifetimes: int | None) -> None:
+        self.run, self.cpu_s, self.lifetimes = run, cpu_s, lifetimes
+
+    def figures(self, span_rows: list | None = None) -> dict:
+        run = self.run
+        out = {"workload": run.name, "seconds": round(run.seconds, 3), "created": run.created,
+               "rate": round(run.rate, 1) if run.rate else None, "cpu_s": round(self.cpu_s, 3),
+               "lifetimes_exported": self.lifetimes}
+        if self.lifetimes:
+            out["cpu_us_per_lifetime"] = round(self.cpu_s / self.lifetimes * 1e6, 2)
+        if span_rows is not None:
+            mine = subtree(span_rows, run.pid, run.start_ns, run.end_ns)
+            lat = [(row[4] - row[3]) / 1e9 for row in mine if len(row) > 4]
+            out.update(captured=len(mine), capture_ratio=ratio(len(mine), run.created),
+                       export_p50_s=_round(percentile(lat, 50)),
+                       export_p99_s=_round(percentile(lat, 99)))
+        return out
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
+def step(subject: Child | None, sink: Sink | None, fn, settle_timeout: float) -> Step:
+    if sink:
+        sink.settle(timeout=settle_timeout)
+    spans0 = sink.spans() if sink else None
+    cpu0 = subject.cpu() if subject else 0.0
+    run = fn()
+    spans1 = sink.settle(timeout=settle_timeout) if sink else None
+    cpu1 = subject.cpu() if subject else 0.0
+    return Step(run, cpu1 - cpu0, spans1 - spans0 if sink else None)
+
+
+def idle(subject: Child, seconds: float) -> dict:
+    cpu0 = subject.cpu()
+    run = workloads.idle(seconds)
+    cpu = subject.cpu() - cpu0
+    return {"seconds": round(run.seconds, 2), "cpu_pct_of_core": round(cpu / run.seconds * 100, 3),
+            "rss_mb": round(subject.rss() / 2**20, 1)}
+
+
+def fork_storm_alert(logs: list, onset_ns: int, agent_start_ns: int) -> dict:
+    """Onset of the storm → first ``fork_storm`` firing log record received at the sink."""
+    firing = sorted(row[3] for row in logs if row[0] == "fork_storm" and row[1] == "firing")
+    after = [t for t in firing if t >= onset_ns]
+    before = [t for t in firing if agent_start_ns <= t < onset_ns]
+    out = {"onset_ns": onset_ns, "latency_s": round((after[0] - onset_ns) / 1e9, 3)
+           if after else None, "fired_before_onset": len(before)}
+    if not after:
+        out["why_missing"] = ("fired before the storm (other load on the host; cooldown)"
+                              if before else "no fork_storm alert arrived at the receiver")
+    return out
+
+
+def agent_session(wd: Path, helper: Path, plan) -> dict:
+    """The real agent, exporting OTLP gRPC to the sink in a separate process."""
+    steps: dict[str, Step] = {}
+    with Sink(wd) as sink:
+        with Agent(wd, sink.port) as agent:
+            started = time.time_ns()
+            time.sleep(plan.warmup_s)
+            idle_fig = idle(agent, plan.idle_s)
+            t = plan.settle_s
+            steps["fork_max"] = step(agent, sink,
+                                     lambda: workloads.fork_storm(helper, plan.fork_max_s), t)
+            for rate in plan.sweep_rates:
+                steps[f"fork@{rate}"] = step(
+                    agent, sink, lambda r=rate: workloads.fork_storm(helper, plan.sweep_s, r), t)
+            steps["exec"] = step(agent, sink, lambda: workloads.exec_storm(helper, plan.exec_n), t)
+            tree = workloads.make_build_tree(wd, plan.build_files)
+            steps["build"] = step(agent, sink, lambda: workloads.build(tree), t)
+            counters = agent.counters()
+            peak_rss = agent.rss()
+        data = sink.dump(wd / "agent-spans.json")
+    spans = data["spans"]
+    return {"idle": idle_fig, "peak_rss_mb": round(peak_rss / 2**20, 1),
+            "steps": {k: s.figures(spans) for k, s in steps.items()},
+            "alert": fork_storm_alert(data["logs"], steps["fork_max"].run.start_ns, started),
+            "counters": {k: v for k, v in counters.items()
+                         if any(w in k for w in ("lost", "dropped", "fail", "error", "evicted", "sent"))}}
+
+
+def sdk_session(wd: Path, helper: Path, plan) -> dict:
+    """The same eBPF receiver, spans made and exported by the OpenTelemetry SDK."""
+    steps: dict[str, Step] = {}
+    with Sink(wd) as sink:
+        with Peer("sdk_agent", wd, f"127.0.0.1:{sink.port}") as peer:
+            time.sleep(plan.warmup_s)
+            idle_fig = idle(peer, plan.peer_idle_s)
+            t = plan.settle_s
+            steps["fork_max"] = step(peer, sink,
+                                     lambda: workloads.fork_storm(helper, plan.peer_fork_s), t)
+            for rate in plan.peer_rates:
+                steps[f"fork@{rate}"] = step(
+                    peer, sink, lambda r=rate: workloads.fork_storm(helper, plan.sweep_s, r), t)
+            steps["exec"] = step(peer, sink, lambda: workloads.exec_storm(helper, plan.exec_n), t)
+        spans = sink.dump(wd / "sdk-spans.json")["spans"]
+    return {"idle": idle_fig, "steps": {k: s.figures(spans) for k, s in steps.items()}}
+
+
+def scraper_session(wd: Path, helper: Path, plan) -> dict:
+    """A /proc poller at 1 s: what it saw of each workload's processes."""
+    out_file = wd / "scraper-seen.json"
+    steps: dict[str, Step] = {}
+    with Peer("proc_scraper", wd, str(out_file), "1.0") as peer:
+        idle_fig = idle(peer, plan.peer_idle_s)
+        steps["fork_max"] = step(peer, None,
+                                 lambda: workloads.fork_storm(helper, plan.peer_fork_s), 0)
+        for rate in plan.peer_rates:
+            steps[f"fork@{rate}"] = step(
+                peer, None, lambda r=rate: workloads.fork_storm(helper, plan.sweep_s, r), 0)
+        steps["exec"] = step(peer, None, lambda: workloads.exec_storm(helper, plan.exec_n), 0)
+    seen = json.loads(out_file.read_text())
+    figures = {}
+    for name, s in steps.items():
+        fig = s.figures(seen)
+        del fig["export_p50_s"], fig["export_p99_s"]  # a poller exports nothing per process
+        fig["cpu_us_per_lifetime"] = round(s.cpu_s / s.run.created * 1e6, 2) \
+            if s.run.created else None
+        figures[name] = fig
+    return {"idle": idle_fig, "steps": figures}
+
+
+def baseline_session(wd: Path, helper: Path, plan) -> dict:
+    """No agent: the workloads' own times, run between the subjects' sessions."""
+    tree = workloads.make_build_tree(wd, plan.build_files)
+    return {"exec_s": workloads.exec_storm(helper, plan.exec_n).seconds,
+            "build_s": workloads.build(tree).seconds,
+            "fork_max_rate": workloads.fork_storm(helper, plan.baseline_fork_s).rate}
