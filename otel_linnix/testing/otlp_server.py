@@ -1,7 +1,8 @@
 """A real OTLP receiver for tests and the benchmark: gRPC services and an HTTP/protobuf endpoint.
 
 It records every request it accepts (decoded) with its arrival time, and can be told to behave
-badly: be down (refuse connections), fail with a gRPC status or an HTTP status, or hang.
+badly: be down (refuse connections), fail with a gRPC status (optionally carrying a RetryInfo
+delay) or an HTTP status (optionally with Retry-After), or hang.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class Behaviour:
     def __init__(self) -> None:
         self.grpc_status: grpc.StatusCode | None = None
         self.http_status: int | None = None
-        self.retry_after: str | None = None
+        self.retry_after: str | None = None  # HTTP Retry-After header value
+        self.retry_info_s: float | None = None  # gRPC RetryInfo delay in failures
         self.hang_s: float = 0.0
 
 
@@ -96,6 +98,11 @@ class OTLPServer:
                 if outer.behaviour.grpc_status is not None:
                     with outer._lock:
                         outer.received.attempts += 1
+                    delay = outer.behaviour.retry_info_s
+                    if delay is not None:
+                        context.set_trailing_metadata(
+                            [("grpc-status-details-bin", _retry_info(
+                                outer.behaviour.grpc_status, delay))])
                     context.abort(outer.behaviour.grpc_status, "told to fail")
                 outer._accept(kind, request)
                 return response_cls()
@@ -184,6 +191,17 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _retry_info(code: grpc.StatusCode, delay_s: float) -> bytes:
+    """A google.rpc.Status with a RetryInfo detail, as a gRPC server sends it in trailers."""
+    from google.rpc import error_details_pb2, status_pb2
+
+    info = error_details_pb2.RetryInfo()
+    info.retry_delay.FromNanoseconds(int(delay_s * 1e9))
+    status = status_pb2.Status(code=code.value[0], message="told to fail")
+    status.details.add().Pack(info)
+    return status.SerializeToString()
 
 
 def _Bound(cls):

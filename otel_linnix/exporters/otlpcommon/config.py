@@ -28,7 +28,9 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
         "sending_queue": {"type": "object", "additionalProperties": False,
                           "properties": {"queue_size": {"type": "integer", "minimum": 1}}},
         "batch": {"type": "object", "additionalProperties": False,
-                  "properties": {"timeout": DURATION}},
+                  "properties": {"timeout": DURATION,
+                                 "max_size": {"type": "integer", "minimum": 1,
+                                              "description": "records per request at most"}}},
         "spool": {"type": "object", "additionalProperties": False, "properties": {
             "enabled": {"type": "boolean"}, "directory": {"type": "string"}, "max_size": SIZE}},
         "logs": {"type": "object", "additionalProperties": False, "properties": {
@@ -37,6 +39,9 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
         "export_unfinished": {"type": "boolean",
                               "description": "at shutdown, export spans of still-running "
                                              "processes, marked otel_linnix.process.unfinished"},
+        "unfinished_max_age": {**DURATION, "description":
+                               "also export (once, marked unfinished) processes running longer "
+                               "than this; 0 = only at shutdown"},
     }
     props.update(endpoint)
     if transport:
@@ -46,18 +51,21 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
             "compression": {"enum": ["gzip", "none"]},
             "timeout": DURATION,
             "retry": {"type": "object", "additionalProperties": False, "properties": {
-                "initial_interval": DURATION, "max_interval": DURATION}},
+                "initial_interval": DURATION, "max_interval": DURATION,
+                "max_elapsed_time": {**DURATION, "description":
+                                     "without a spool: give a request up after retrying this "
+                                     "long (with a spool it waits on disk instead)"}}},
         })
     return {"type": "object", "additionalProperties": False, "properties": props}
 
 
 DEFAULTS = {
     "headers": {}, "tls": {"insecure": False}, "compression": "gzip", "timeout": "10s",
-    "retry": {"initial_interval": "1s", "max_interval": "30s"},
-    "sending_queue": {"queue_size": 200000}, "batch": {"timeout": "200ms"},
+    "retry": {"initial_interval": "1s", "max_interval": "30s", "max_elapsed_time": "300s"},
+    "sending_queue": {"queue_size": 200000}, "batch": {"timeout": "200ms", "max_size": 8192},
     "spool": {"enabled": True, "directory": "", "max_size": "1GiB"},
     "logs": {"exec_events": False, "exit_events": False},
-    "telemetry_interval": "10s", "export_unfinished": True,
+    "telemetry_interval": "10s", "export_unfinished": True, "unfinished_max_age": "1h",
 }
 
 

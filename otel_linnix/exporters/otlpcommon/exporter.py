@@ -4,8 +4,10 @@
 requests in batches and sends them. A retryable failure starts an exponential backoff with
 jitter (honouring RetryInfo / Retry-After); until the backend answers again every request goes
 to the on-disk spool, which is replayed oldest-first before anything new — so an outage costs
-disk, not memory, and loses nothing that reached the spool. Non-retryable failures are dropped
-and counted, with the reason in the log.
+disk, not memory, and loses nothing that reached the spool. Without a spool a failed request
+is retried in place for at most ``retry.max_elapsed_time`` (the bounded queue absorbs, then
+drops and counts, what arrives meanwhile). Non-retryable failures are dropped and counted, with
+the reason in the log.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class OTLPExporter(Exporter):
         self._queued = 0
         self._max_queue = config["sending_queue"]["queue_size"]
         self._batch_timeout = parse_duration(config["batch"]["timeout"])
+        self._batch_max = config["batch"].get("max_size", 8192)
+        self._max_elapsed = parse_duration(config["retry"].get("max_elapsed_time", "300s"))
+        self._max_age_ns = int(parse_duration(config.get("unfinished_max_age", 0)) * 1e9)
+        self._next_aged = 0.0
+        self._busy = False
         self._lock = threading.Condition()
         self._backoff = Backoff(parse_duration(config["retry"]["initial_interval"]),
                                 parse_duration(config["retry"]["max_interval"]))
@@ -108,7 +115,7 @@ class OTLPExporter(Exporter):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if not self._queue:
+                if not self._queue and not self._busy:
                     return True
                 self._lock.notify()
             time.sleep(0.01)
@@ -122,6 +129,13 @@ class OTLPExporter(Exporter):
             self._lock.notify()
         self._stop.set()
         self._thread.join(timeout)
+        if self._thread.is_alive():  # blocked in a send to a hanging backend
+            lost = self._queued
+            self._dropped.add(lost, self._labels + (("reason", "shutdown"),))
+            self._log.warning("exporters.%s: %s did not answer within %.1fs at shutdown; %d "
+                              "queued records not exported", self._id, self._sender.target,
+                              timeout, lost)
+            return
         self._final(max(0.5, timeout / 2))
         if self._sender is not None:
             self._sender.close()
@@ -143,6 +157,7 @@ class OTLPExporter(Exporter):
     def _take(self) -> list[tuple[Signal, Sequence[Record]]]:
         with self._lock:
             items, self._queue, self._queued = self._queue, [], 0
+            self._busy = bool(items)
         return items
 
     def _run(self) -> None:
@@ -156,21 +171,45 @@ class OTLPExporter(Exporter):
                 request = self._builder.build(Signal.METRICS, [])
                 if request is not None:
                     self._deliver(Signal.METRICS, request)
+            self._aged()
+            self._busy = False
 
     def _process(self, items) -> None:
+        """One request per signal per ``batch.max_size`` records (keeps requests well under
+        gRPC's message limit however much the queue held)."""
         by_signal: dict[Signal, list[Record]] = {}
         for signal, records in items:
             by_signal.setdefault(signal, []).extend(records)
         for signal, records in by_signal.items():
-            request = self._builder.build(signal, records)
+            for i in range(0, len(records), self._batch_max):
+                request = self._builder.build(signal, records[i:i + self._batch_max])
+                if request is not None:
+                    self._deliver(signal, request)
+
+    def _aged(self) -> None:
+        """Long-lived processes, once past ``unfinished_max_age``: a span marked unfinished."""
+        if not self._max_age_ns or Signal.TRACES not in self._signals:
+            return
+        now = time.monotonic()
+        if now < self._next_aged:
+            return
+        self._next_aged = now + min(60.0, max(1.0, self._max_age_ns / 4e9))
+        # ages on the clock of the records seen so far (live that is now; a replayed recording
+        # has its own), so nothing is aged before the first traces record
+        mapper = self._builder.spans
+        if not mapper.latest_ns:
+            return
+        spans = mapper.unfinished(mapper.latest_ns, older_than_ns=self._max_age_ns)
+        for i in range(0, len(spans), self._batch_max):
+            request = self._builder.traces(spans[i:i + self._batch_max])
             if request is not None:
-                self._deliver(signal, request)
+                self._deliver(Signal.TRACES, request)
 
     def _deliver(self, signal: Signal, request, final: bool = False) -> None:
         payload = request.SerializeToString()
         spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans) \
             if signal is Signal.TRACES else 0
-        if self._backoff.active or (self._spool is not None and self._spool.bytes):
+        if self._spool is not None and (self._backoff.active or self._spool.bytes):
             self._to_spool(signal, payload)  # keep order: older spooled data goes first
             return
         result = self._sender.send(signal, payload)
@@ -188,15 +227,42 @@ class OTLPExporter(Exporter):
                        f"request, not retryable, dropped: {result.error}")
             return
         delay = self._backoff.failed(result.retry_after)
+        if self._spool is None:
+            self._retry_in_place(signal, payload, result, delay)
+            return
         self._warn(f"exporters.{self._id}: {self._sender.target} unavailable ({result.error}); "
                    f"spooling, retry in {delay:.1f}s")
         self._to_spool(signal, payload)
 
+    def _retry_in_place(self, signal: Signal, payload: bytes, result, delay: float) -> None:
+        """No spool: keep retrying this request until ``retry.max_elapsed_time``, then drop."""
+        give_up = time.monotonic() + self._max_elapsed
+        while True:
+            self._warn(f"exporters.{self._id}: {self._sender.target} unavailable "
+                       f"({result.error}); retry in {delay:.1f}s")
+            if time.monotonic() + delay > give_up or self._stop.wait(delay):
+                self._dropped.add(1, self._labels + (("reason", "retry_exhausted"),))
+                self._log.warning("exporters.%s: gave up a %s request after retrying (%s)",
+                                  self._id, signal.value, result.error)
+                return
+            result = self._sender.send(signal, payload)
+            if result.ok:
+                self._sent.add(1, self._labels)
+                self._backoff.reset()
+                return
+            self._failed.add(1, self._labels)
+            if not result.retryable:
+                self._dropped.add(1, self._labels + (("reason", "rejected"),))
+                return
+            delay = self._backoff.failed(result.retry_after)
+
     def _to_spool(self, signal: Signal, payload: bytes) -> None:
         if self._spool is not None and self._spool.put(signal, payload):
             self._spooled.add(1, self._labels)
-        else:
-            self._dropped.add(1, self._labels + (("reason", "spool_full"),))
+            return
+        reason = "spool_full" if self._spool is not None else "no_spool"
+        self._dropped.add(1, self._labels + (("reason", reason),))
+        self._warn(f"exporters.{self._id}: a {signal.value} request was dropped ({reason})")
 
     def _replay_spool(self) -> None:
         if self._spool is None or time.monotonic() < self._backoff.until:

@@ -2,7 +2,14 @@
 
 One span per lifetime: fork → exit, named after the executable, the parent process's span as
 parent, one trace per process tree. Exec and alerts inside a lifetime become span events.
-State is bounded: trace ids of at most ``max_tracked`` processes, ``max_events`` per span.
+
+An alert about a process whose span was already exported is *not* turned into a span event or an extra span: it is not lost, because the logs pipeline
+carries every alert as a log record holding that span's trace and span ids (``trace_of`` also
+answers for recently finished processes), which backends link to the span.
+
+State is bounded: trace ids of at most ``max_tracked`` live processes plus as many recently
+finished ones (so late children and late alerts still find their trace), ``max_events`` per
+span, and events kept for at most ``max_tracked`` processes.
 """
 
 from __future__ import annotations
@@ -55,13 +62,21 @@ class SpanMapper:
         self._max_events = max_events
         self._exec_events = exec_events
         self._trace: OrderedDict[ProcessKey, bytes] = OrderedDict()
-        self._events: dict[ProcessKey, list[Span.Event]] = {}
+        self._done: OrderedDict[ProcessKey, bytes] = OrderedDict()  # recently finished
+        self._events: OrderedDict[ProcessKey, list[Span.Event]] = OrderedDict()
+        self._reported: OrderedDict[ProcessKey, None] = OrderedDict()  # aged, sent unfinished
         self.evicted = 0
+        self.skipped_alert_events = 0
+        self.latest_ns = 0  # newest record time seen: the clock process ages are measured on
 
     def add(self, records: list[Record], spans=None):
         """Finished spans for ``records``, appended to ``spans`` (a repeated Span field of a
         request, so nothing is copied) or to a new list."""
         spans = [] if spans is None else spans
+        if records:
+            last = records[-1]
+            self.latest_ns = max(self.latest_ns, getattr(last, "exit_ns", 0) or getattr(
+                last, "ts_ns", 0) or getattr(last, "start_ns", 0))
         for rec in records:
             kind = type(rec)
             if kind is ProcessStart:
@@ -71,7 +86,7 @@ class SpanMapper:
             elif kind is ProcessExec and self._exec_events:
                 # the span's own attributes carry the last exe and argv; the event marks when
                 self._event(rec.key, "exec", rec.ts_ns, {P.PROCESS_EXECUTABLE_PATH: rec.exe})
-            elif kind is Alert and rec.subject.pid:
+            elif kind is Alert and rec.subject.pid and self._alive(rec.subject):
                 self._event(process_key(rec.subject.pid, rec.subject.start_ns), "alert",
                             rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
                                                "otel_linnix.alert.severity": rec.severity,
@@ -80,14 +95,22 @@ class SpanMapper:
         return spans
 
     def trace_of(self, key: ProcessKey) -> bytes | None:
-        return self._trace.get(key)
+        found = self._trace.get(key)
+        return found if found is not None else self._done.get(key)
+
+    def _alive(self, subject) -> bool:
+        """Whether the alert's subject still has a span to come (see the module docstring)."""
+        if process_key(subject.pid, subject.start_ns) not in self._done:
+            return True  # its span is still to come (events are bounded if it never does)
+        self.skipped_alert_events += 1
+        return False
 
     def _trace_for(self, key: ProcessKey, ppid: int, parent_start_ns: int) -> bytes:
         boot = self._ctx.host.boot_id
         if ppid <= 2 or not parent_start_ns:
             return trace_id(boot, key)
         parent_key = process_key(ppid, parent_start_ns)
-        known = self._trace.get(parent_key)
+        known = self.trace_of(parent_key)
         if known is not None:
             return known
         parent = self._ctx.process_table.get_key(parent_key)
@@ -101,7 +124,12 @@ class SpanMapper:
             self.evicted += 1
 
     def _event(self, key: ProcessKey, name: str, ts_ns: int, attrs: dict) -> None:
-        events = self._events.setdefault(key, [])
+        events = self._events.get(key)
+        if events is None:
+            events = self._events[key] = []
+            if len(self._events) > self._max_tracked:
+                self._events.popitem(last=False)
+                self.evicted += 1
         if len(events) < self._max_events:
             events.append(Span.Event(name=name, time_unix_nano=self._ctx.host.wall_ns(ts_ns),
                                      attributes=[kv(k, v) for k, v in attrs.items()]))
@@ -109,6 +137,13 @@ class SpanMapper:
     def _finish(self, rec: ProcessExit, span: Span, unfinished: bool = False) -> Span:
         key = rec.key
         tid = self._trace.pop(key, None) or self._trace_for(key, rec.ppid, rec.parent_start_ns)
+        if not unfinished:
+            self._done[key] = tid
+            if len(self._done) > self._max_tracked:
+                self._done.popitem(last=False)
+            self._reported.pop(key, None)
+        else:
+            self._trace[key] = tid  # still alive: its children and its final span need it
         host = self._ctx.host
         start, end = host.wall_ns(rec.start_ns), host.wall_ns(rec.exit_ns)
         name = span_name(rec.exe, rec.comm)
@@ -143,7 +178,7 @@ class SpanMapper:
         span.start_time_unix_nano = start
         span.end_time_unix_nano = max(end, start)
         set_attrs(span.attributes, attrs)
-        events = self._events.pop(key, None)
+        events = self._events.get(key) if unfinished else self._events.pop(key, None)
         if events:
             span.events.extend(events)
         if rec.failed and not unfinished:
@@ -157,10 +192,22 @@ class SpanMapper:
 
         return identify(rec.cgroup_path).container_id if rec.cgroup_path else ""
 
-    def unfinished(self, now_ns: int) -> list[Span]:
-        """Spans for processes still alive (at shutdown): ended now, marked unfinished."""
+    def unfinished(self, now_ns: int, older_than_ns: int | None = None) -> list[Span]:
+        """Spans for processes still alive, ended ``now_ns`` and marked unfinished.
+
+        At shutdown (``older_than_ns`` None) every live process is reported. Periodically, with
+        ``older_than_ns`` set, only processes that old and not reported before are, so
+        long-lived daemons become visible without waiting for their exit. Their final span at
+        exit carries the same ids (it supersedes the unfinished one in the backend).
+        """
         spans = []
         for proc in self._ctx.process_table.snapshot():
+            if older_than_ns is not None:
+                if now_ns - proc.start_ns < older_than_ns or proc.key in self._reported:
+                    continue
+                self._reported[proc.key] = None
+                if len(self._reported) > self._max_tracked:
+                    self._reported.popitem(last=False)
             rec = ProcessExit(pid=proc.pid, ppid=proc.original_ppid or proc.ppid,
                               start_ns=proc.start_ns, parent_start_ns=proc.parent_start_ns,
                               exit_ns=now_ns, uid=proc.uid, gid=proc.gid, comm=proc.comm,

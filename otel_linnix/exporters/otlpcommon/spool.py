@@ -1,15 +1,20 @@
 """A persistent, bounded, oldest-first spool of serialized export requests.
 
 While the backend is unreachable every request goes here, so memory stays flat and a crash or
-SIGKILL loses nothing that was written. One file per request, written to a temporary name and
-renamed (atomic on POSIX); removed only after the backend accepted it. When full, new requests
-are refused and counted — what already reached the spool is never thrown away.
+SIGKILL loses nothing that was written. One file per request (``<seq>-<signal>.pb``), written
+to a temporary name, fsynced and renamed (atomic on POSIX), so a crash leaves either the whole
+request or nothing; a leftover ``*.tmp`` is deleted at start. A file is removed only after the
+backend accepted it, so a crash between "accepted" and "removed" can at worst resend that one
+request, whose spans carry the same deterministic ids. When the byte cap is reached new
+requests are refused (the caller counts them): what already reached the spool is never thrown
+away. The sorted file list is read from disk once and then kept in memory.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from pathlib import Path
 
 from otel_linnix.component import Signal
@@ -24,6 +29,7 @@ class Spool:
         for tmp in self.dir.glob("*.tmp"):  # a write interrupted by a crash
             tmp.unlink(missing_ok=True)
         entries = sorted(self.dir.glob("*.pb"))
+        self._names: deque[Path] = deque(entries)
         self._seq = int(entries[-1].name.split("-")[0]) + 1 if entries else 0
         self.bytes = sum(p.stat().st_size for p in entries)
 
@@ -34,22 +40,32 @@ class Spool:
             name = f"{self._seq:020d}-{signal.value}.pb"
             self._seq += 1
             tmp = self.dir / (name + ".tmp")
-            tmp.write_bytes(payload)
+            with open(tmp, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, self.dir / name)
+            self._names.append(self.dir / name)
             self.bytes += len(payload)
             return True
 
     def oldest(self) -> tuple[Path, Signal, bytes] | None:
         with self._lock:
-            for path in sorted(self.dir.glob("*.pb")):
+            while self._names:
+                path = self._names[0]
                 try:
                     return path, Signal(path.stem.split("-", 1)[1]), path.read_bytes()
                 except (OSError, ValueError):
-                    path.unlink(missing_ok=True)  # unreadable: not ours or corrupt
+                    self._names.popleft()  # vanished, unreadable or not ours
+                    path.unlink(missing_ok=True)
             return None
 
     def remove(self, path: Path) -> None:
         with self._lock:
+            try:
+                self._names.remove(path)
+            except ValueError:
+                pass
             try:
                 size = path.stat().st_size
                 path.unlink()
@@ -58,4 +74,4 @@ class Spool:
                 pass
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.dir.glob("*.pb"))
+        return len(self._names)

@@ -39,3 +39,33 @@ def run_replay(tmp_path):
 
 
 
+
+@pytest.fixture
+def make_exporter(tmp_path):
+    """An exporter made through its FACTORY (defaults merged, schema-validated), started;
+    shut down at the end of the test."""
+    import logging
+
+    import jsonschema
+
+    from otel_linnix.component import CreateSettings
+    from otel_linnix.config.schema import deep_merge
+    from otel_linnix.component import Kind
+    from otel_linnix.registry import get_factory
+
+    made = []
+
+    def make(type_name: str, config: dict, ctx=None):
+        factory = get_factory(Kind.EXPORTER, type_name)
+        merged = deep_merge(factory.defaults, config)
+        jsonschema.validate(merged, factory.schema)
+        ctx = ctx or test_context()
+        exporter = factory.create(CreateSettings(type_name, ctx, logging.getLogger(type_name)),
+                                  merged)
+        exporter.start()
+        made.append(exporter)
+        return exporter, ctx
+
+    yield make
+    for exporter in made:
+        exporter.shutdown(2)

@@ -1,0 +1,135 @@
+"""The records → OTLP mapping on its own: ids, links, events, alerts, unfinished spans, resource."""
+
+from google.protobuf import json_format
+
+from otel_linnix.component import Signal
+from otel_linnix.exporters.otlpcommon.builder import RequestBuilder
+from otel_linnix.exporters.otlpcommon.ids import span_id, trace_id
+from otel_linnix.exporters.otlpcommon.spans import UNFINISHED_ATTR
+from otel_linnix.records import Alert, AlertSubject, ProcessExit, process_key
+from otel_linnix.testing import ProcessTreeBuilder, random_tree, test_context
+
+
+def spans_of(request):
+    return [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+
+def attrs(msg):
+    return {kv.key: json_format.MessageToDict(kv.value) for kv in msg.attributes}
+
+
+def alert_about(pid, start_ns, ts_ns, rule="fd_exhaustion"):
+    return Alert(id=f"a-{pid}", rule=rule, severity="warning", state="firing",
+                 subject=AlertSubject(pid=pid, start_ns=start_ns, comm="app"),
+                 message="too many fds", first_seen_ns=ts_ns, last_seen_ns=ts_ns,
+                 evidence={"fds": 900})
+
+
+def test_ids_are_deterministic_across_builders_and_differ_per_boot():
+    records = random_tree(40, seed=11)
+    first = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, records))
+    again = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, records))
+    assert [(s.trace_id, s.span_id, s.parent_span_id) for s in first] == \
+           [(s.trace_id, s.span_id, s.parent_span_id) for s in again]
+    key = (1000, 5)
+    assert span_id("boot-a", key) != span_id("boot-b", key)
+    assert trace_id("boot-a", key) != trace_id("boot-b", key)
+    assert len(span_id("x", key)) == 8 and len(trace_id("x", key)) == 16
+
+
+def test_exit_only_lifetime_is_one_span_linked_to_an_already_exported_parent():
+    tree = ProcessTreeBuilder()
+    parent = tree.spawn(exe="/bin/sh")
+    child = tree.spawn(parent=parent, exe="/bin/sleep")
+    tree.advance(1000)
+    child_exit = tree.exit(child)
+    tree.advance(1000)
+    tree.exit(parent)
+    records = tree.records()
+    builder = RequestBuilder(test_context())
+    # the parent's whole lifetime first (its span exported); the child only as an exit, later
+    parent_records = [r for r in records if r.pid == parent]
+    [parent_span] = spans_of(builder.build(Signal.TRACES, parent_records))
+    [child_span] = spans_of(builder.build(Signal.TRACES, [child_exit]))
+    assert child_span.parent_span_id == parent_span.span_id
+    assert child_span.trace_id == parent_span.trace_id, "a late child stays in its tree's trace"
+    assert child_span.end_time_unix_nano - child_span.start_time_unix_nano == 1000
+
+
+def test_exec_event_span_name_error_status_and_attributes():
+    tree = ProcessTreeBuilder()
+    pid = tree.spawn(exe="/bin/bash", argv=("bash", "-c", "x"))
+    tree.advance(500)
+    tree.exec(pid, "/usr/bin/python3", ("python3", "job.py"))
+    tree.advance(500)
+    tree.exit(pid, signal=9)
+    [span] = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, tree.records()))
+    assert span.name == "python3"
+    assert [e.name for e in span.events] == ["exec", "exec"]
+    assert span.status.code == span.status.STATUS_CODE_ERROR
+    assert "signal 9" in span.status.message
+    a = attrs(span)
+    assert a["process.command_args"]["arrayValue"]["values"][1] == {"stringValue": "job.py"}
+    assert a["process.exit.code"] == {"intValue": str(128 + 9)}
+    assert a["process.pid"] == {"intValue": str(pid)}
+
+
+def test_alert_becomes_event_on_a_live_span_and_only_a_log_after_export():
+    tree = ProcessTreeBuilder()
+    live = tree.spawn(exe="/srv/app")
+    done = tree.spawn(exe="/srv/old")
+    tree.advance(100)
+    done_exit = tree.exit(done)
+    tree.advance(100)
+    builder = RequestBuilder(test_context())
+    builder.build(Signal.TRACES, tree.records())  # `done` is exported now
+    late = alert_about(done, done_exit.start_ns, tree.now_ns)
+    early = alert_about(live, tree.procs[live].start_ns, tree.now_ns)
+    builder.build(Signal.TRACES, [late, early])
+    tree.advance(100)
+    live_exit = tree.exit(live)
+    [span] = spans_of(builder.build(Signal.TRACES, [live_exit]))
+    assert [e.name for e in span.events] == ["exec", "alert"]
+    assert builder.spans.skipped_alert_events == 1
+    logs = builder.build(Signal.LOGS, [late])
+    [record] = [r for rl in logs.resource_logs for sl in rl.scope_logs for r in sl.log_records]
+    host = test_context().host
+    assert record.span_id == span_id(host.boot_id, process_key(done, done_exit.start_ns))
+    assert len(record.trace_id) == 16, "a late alert still links to the exported span"
+    assert attrs(record)["otel_linnix.alert.rule"] == {"stringValue": "fd_exhaustion"}
+
+
+def test_long_running_process_is_reported_once_as_unfinished_then_finished_with_same_id():
+    ctx = test_context()
+    tree = ProcessTreeBuilder()
+    pid = tree.spawn(exe="/usr/sbin/daemon")
+    ctx.process_table.apply(tree.records())
+    builder = RequestBuilder(ctx)
+    builder.build(Signal.TRACES, tree.records())
+    start = tree.procs[pid].start_ns
+    now = start + 10**9
+    [aged] = builder.spans.unfinished(now, older_than_ns=10**8)
+    assert builder.spans.unfinished(now + 1, older_than_ns=10**8) == [], "reported once"
+    assert builder.spans.unfinished(now, older_than_ns=10**10) == []
+    assert attrs(aged)[UNFINISHED_ATTR] == {"boolValue": True}
+    assert aged.status.code == aged.status.STATUS_CODE_UNSET
+    tree.advance(2 * 10**9)
+    [final] = spans_of(builder.build(Signal.TRACES, [tree.exit(pid)]))
+    assert (final.trace_id, final.span_id) == (aged.trace_id, aged.span_id)
+    assert UNFINISHED_ATTR not in attrs(final)
+
+
+def test_resource_names_host_and_agent():
+    request = RequestBuilder(test_context()).build(Signal.TRACES, random_tree(3))
+    res = attrs(request.resource_spans[0].resource)
+    assert res["service.name"] == {"stringValue": "otel-linnix"}
+    assert res["host.name"] == {"stringValue": "test-host"}
+    assert res["host.id"] == {"stringValue": "0" * 32}
+    for key in ("os.type", "service.instance.id", "service.version"):
+        assert key in res
+
+
+def test_exit_records_are_one_span_each():
+    records = random_tree(100, seed=3)
+    spans = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, records))
+    assert len(spans) == sum(1 for r in records if type(r) is ProcessExit)

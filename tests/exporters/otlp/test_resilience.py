@@ -1,0 +1,107 @@
+"""Bad backends, through the exporter made by its factory: hanging, rejecting, RetryInfo,
+a full queue, a full spool, no spool. The agent keeps running, memory stays bounded, failures
+are counted and the log says why."""
+
+import time
+
+import grpc
+
+from otel_linnix.component import Signal
+from otel_linnix.testing import random_tree
+from otel_linnix.testing.otlp_server import free_port
+
+
+def counted(ctx, name, **labels):
+    metric = ctx.telemetry.get(name)
+    if metric is None:
+        return 0
+    return sum(p.value for p in metric.points()
+               if all(dict(p.labels).get(k) == v for k, v in labels.items()))
+
+
+def wait(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def grpc_cfg(port, tmp_path, **extra):
+    return {"endpoint": f"127.0.0.1:{port}", "tls": {"insecure": True},
+            "spool": {"directory": str(tmp_path / "spool")},
+            "retry": {"initial_interval": "100ms", "max_interval": "300ms"},
+            "batch": {"timeout": "50ms"}, "export_unfinished": False, **extra}
+
+
+def test_hanging_collector_times_out_spools_and_delivers_later(server, make_exporter, tmp_path,
+                                                              caplog):
+    server.start_grpc()
+    server.behaviour.hang_s = 1.5
+    exporter, ctx = make_exporter("otlp", grpc_cfg(server.grpc_port, tmp_path, timeout="300ms"))
+    records = random_tree(200, seed=21)
+    exporter.consume(Signal.TRACES, records)
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.send_failures") >= 1)
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.spooled_requests") >= 1)
+    assert "DEADLINE_EXCEEDED" in caplog.text
+    server.behaviour.hang_s = 0
+    assert wait(lambda: len({s.span_id for s in server.spans()}) == 200, 30)
+    assert exporter.force_flush(5)
+
+
+def test_resource_exhausted_is_retried_only_with_retry_info(server, make_exporter, tmp_path,
+                                                            caplog):
+    server.start_grpc()
+    server.behaviour.grpc_status = grpc.StatusCode.RESOURCE_EXHAUSTED
+    exporter, ctx = make_exporter("otlp", grpc_cfg(server.grpc_port, tmp_path))
+    exporter.consume(Signal.TRACES, random_tree(20, seed=1))
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.dropped", reason="rejected") == 1)
+    assert "not retryable" in caplog.text and "RESOURCE_EXHAUSTED" in caplog.text
+    server.behaviour.retry_info_s = 0.5  # now the server says when to come back: retryable
+    exporter.consume(Signal.TRACES, random_tree(20, seed=2, first_pid=5000))
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.spooled_requests") >= 1)
+    server.behaviour.grpc_status = None
+    assert wait(lambda: len(server.spans()) == 20)
+    assert counted(ctx, "otel_linnix.exporter.dropped", reason="rejected") == 1
+
+
+def test_full_queue_drops_and_counts_instead_of_growing(server, make_exporter, tmp_path):
+    server.start_grpc()
+    server.behaviour.hang_s = 2.0  # the worker is stuck in a send: only the queue can take
+    exporter, ctx = make_exporter("otlp", grpc_cfg(server.grpc_port, tmp_path, timeout="5s",
+                                                   sending_queue={"queue_size": 300}))
+    exporter.consume(Signal.TRACES, random_tree(50, seed=1))
+    assert wait(lambda: server.received.attempts >= 1)
+    batch = random_tree(100, seed=4, first_pid=9000)  # 200 records each
+    for _ in range(10):
+        exporter.consume(Signal.TRACES, batch)
+    assert counted(ctx, "otel_linnix.exporter.dropped", reason="queue_full") >= 8 * len(batch)
+    gauge = ctx.telemetry.get("otel_linnix.exporter.queue_size.otlp")
+    assert max(p.value for p in gauge.points()) <= 300
+
+
+def test_spool_byte_cap_refuses_new_requests_and_keeps_old_ones(make_exporter, tmp_path):
+    port = free_port()  # nobody listens: the collector is down
+    exporter, ctx = make_exporter("otlp", grpc_cfg(port, tmp_path, spool={
+        "directory": str(tmp_path / "spool"), "max_size": "20KiB"}))
+    for seed in range(40):
+        exporter.consume(Signal.TRACES, random_tree(30, seed=seed, first_pid=1000 + 100 * seed))
+        time.sleep(0.02)
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.dropped", reason="spool_full") >= 1)
+    files = list((tmp_path / "spool").glob("*.pb"))
+    assert files and sum(f.stat().st_size for f in files) <= 20 * 1024
+
+
+def test_without_spool_a_request_is_given_up_after_max_elapsed_time(make_exporter, tmp_path,
+                                                                    caplog):
+    port = free_port()
+    exporter, ctx = make_exporter("otlp", grpc_cfg(port, tmp_path, spool={"enabled": False},
+                                                   retry={"initial_interval": "100ms",
+                                                          "max_interval": "200ms",
+                                                          "max_elapsed_time": "700ms"}))
+    exporter.consume(Signal.TRACES, random_tree(10))
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.dropped",
+                                reason="retry_exhausted") == 1)
+    assert counted(ctx, "otel_linnix.exporter.send_failures") >= 2, "it did retry first"
+    assert "gave up a traces request" in caplog.text

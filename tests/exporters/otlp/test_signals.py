@@ -1,0 +1,56 @@
+"""Metrics and logs arrive over gRPC and HTTP, through a real service replaying a recording."""
+
+import pytest
+
+from otel_linnix.records import Alert, AlertSubject
+from otel_linnix.testing import ProcessTreeBuilder
+from otel_linnix.testing.builders import sample
+
+
+def recording_with_samples_and_alert():
+    tree = ProcessTreeBuilder()
+    pid = tree.spawn(exe="/srv/app", argv=("app", "--serve"))
+    start = tree.procs[pid].start_ns
+    records = []
+    for i in range(3):
+        tree.advance(10**9)
+        records.append(sample(pid, start, tree.now_ns, cpu_ns=i * 10**8, rss=(i + 1) << 20))
+    alert = Alert(id="a1", rule="memory_leak", severity="critical", state="firing",
+                  subject=AlertSubject(pid=pid, start_ns=start, comm="app"),
+                  message="RSS grows", first_seen_ns=tree.now_ns, last_seen_ns=tree.now_ns,
+                  evidence={"slope": 1.5}, annotation={"summary": "a leak"})
+    tree.advance(10**9)
+    tree.exit(pid)
+    lifecycle = tree.records()
+    return lifecycle[:2] + records + [alert] + lifecycle[2:]
+
+
+SAMPLE_METRICS = {"process.cpu.time", "process.memory.usage", "process.memory.virtual",
+                  "process.unix.file_descriptor.count", "process.thread.count"}
+
+
+@pytest.mark.parametrize("transport", ["otlp", "otlphttp"])
+def test_metrics_and_logs_arrive(server, run_replay, tmp_path, transport):
+    if transport == "otlp":
+        server.start_grpc()
+        cfg = {"endpoint": f"127.0.0.1:{server.grpc_port}", "tls": {"insecure": True}}
+    else:
+        server.start_http()
+        cfg = {"endpoint": f"http://127.0.0.1:{server.http_port}"}
+    cfg.update({"spool": {"directory": str(tmp_path / "spool")}, "export_unfinished": False,
+                "logs": {"exec_events": True, "exit_events": True}})
+    service = run_replay(recording_with_samples_and_alert(), {transport: cfg})
+    assert server.wait_for_spans(1, 20)
+    service.shutdown(5)
+    assert SAMPLE_METRICS <= server.metric_names()
+    assert "otel_linnix.exporter.sent_requests" in server.metric_names()  # agent health
+    logs = server.log_records()
+    bodies = [r.body.string_value for r in logs]
+    assert "RSS grows" in bodies
+    assert any(b.startswith("exec /srv/app") for b in bodies)
+    assert any(b.startswith("exit ") for b in bodies)
+    [alert_log] = [r for r in logs if r.body.string_value == "RSS grows"]
+    [span] = server.spans()
+    assert (alert_log.trace_id, alert_log.span_id) == (span.trace_id, span.span_id)
+    assert alert_log.severity_text == "ERROR"
+    assert [e.name for e in span.events] == ["exec", "alert"]
