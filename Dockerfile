@@ -11,11 +11,12 @@
 #     -p 127.0.0.1:3000:3000 -p 127.0.0.1:9464:9464 \
 #     -e OTLP_ENDPOINT=collector:4317 otel-linnix --config /etc/otel-linnix/to-collector.yaml
 # (or simply --privileged --pid=host with the same mounts). Without root or eBPF, try the
-# replay demo: docker run --rm otel-linnix --config /etc/otel-linnix/replay-demo.yaml
+# replay demo as the unprivileged user:
+#   docker run --rm --user otel-linnix otel-linnix --config /etc/otel-linnix/replay-demo.yaml
 #
 # Why root inside: loading BPF needs CAP_BPF + CAP_PERFMON, reading every /proc/PID needs
 # CAP_SYS_PTRACE; the container gets only those (plus SYS_RESOURCE for the memlock limit),
-# not a full root. The replay demo needs none of them and could run as any user.
+# not a full root. The replay demo needs none of them and runs as the user otel-linnix (10001).
 FROM debian:bookworm-slim
 
 ARG DEBIAN_FRONTEND=noninteractive
@@ -36,7 +37,9 @@ COPY otel_linnix ./otel_linnix
 COPY bpf ./bpf
 COPY rules ./rules
 RUN /opt/otel-linnix/venv/bin/pip install --no-cache-dir . \
- && mkdir -p /etc/otel-linnix /var/lib/otel-linnix/spool
+ && mkdir -p /etc/otel-linnix /var/lib/otel-linnix/spool \
+ && useradd --system --uid 10001 --home-dir /var/lib/otel-linnix otel-linnix \
+ && chown -R otel-linnix /var/lib/otel-linnix
 COPY pipelines/ /etc/otel-linnix/
 COPY deploy/docker/entrypoint.sh /usr/local/bin/otel-linnix-entrypoint
 
