@@ -210,16 +210,16 @@ class OTLPExporter(Exporter):
         spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans) \
             if signal is Signal.TRACES else 0
         if self._spool is not None and (self._backoff.active or self._spool.bytes):
-            self._to_spool(signal, payload)  # keep order: older spooled data goes first
+            self._to_spool(signal, payload, spans)  # keep order: older spooled data goes first
             return
         result = self._sender.send(signal, payload)
         if result.ok:
             self._sent.add(1, self._labels)
             self._spans.add(spans, self._labels)
             return
-        self._failure(signal, payload, result)
+        self._failure(signal, payload, result, spans)
 
-    def _failure(self, signal: Signal, payload: bytes, result) -> None:
+    def _failure(self, signal: Signal, payload: bytes, result, spans: int = 0) -> None:
         self._failed.add(1, self._labels)
         if not result.retryable:
             self._dropped.add(1, self._labels + (("reason", "rejected"),))
@@ -228,13 +228,14 @@ class OTLPExporter(Exporter):
             return
         delay = self._backoff.failed(result.retry_after)
         if self._spool is None:
-            self._retry_in_place(signal, payload, result, delay)
+            self._retry_in_place(signal, payload, result, delay, spans)
             return
         self._warn(f"exporters.{self._id}: {self._sender.target} unavailable ({result.error}); "
                    f"spooling, retry in {delay:.1f}s")
-        self._to_spool(signal, payload)
+        self._to_spool(signal, payload, spans)
 
-    def _retry_in_place(self, signal: Signal, payload: bytes, result, delay: float) -> None:
+    def _retry_in_place(self, signal: Signal, payload: bytes, result, delay: float,
+                        spans: int) -> None:
         """No spool: keep retrying this request until ``retry.max_elapsed_time``, then drop."""
         give_up = time.monotonic() + self._max_elapsed
         while True:
@@ -248,6 +249,7 @@ class OTLPExporter(Exporter):
             result = self._sender.send(signal, payload)
             if result.ok:
                 self._sent.add(1, self._labels)
+                self._spans.add(spans, self._labels)
                 self._backoff.reset()
                 return
             self._failed.add(1, self._labels)
@@ -256,8 +258,8 @@ class OTLPExporter(Exporter):
                 return
             delay = self._backoff.failed(result.retry_after)
 
-    def _to_spool(self, signal: Signal, payload: bytes) -> None:
-        if self._spool is not None and self._spool.put(signal, payload):
+    def _to_spool(self, signal: Signal, payload: bytes, spans: int = 0) -> None:
+        if self._spool is not None and self._spool.put(signal, payload, spans):
             self._spooled.add(1, self._labels)
             return
         reason = "spool_full" if self._spool is not None else "no_spool"
@@ -272,11 +274,12 @@ class OTLPExporter(Exporter):
             if entry is None:
                 self._backoff.reset()
                 return
-            path, signal, payload = entry
+            path, signal, payload, spans = entry
             result = self._sender.send(signal, payload)
             if result.ok:
                 self._spool.remove(path)
                 self._sent.add(1, self._labels)
+                self._spans.add(spans, self._labels)
                 self._backoff.reset()
                 continue
             self._failed.add(1, self._labels)

@@ -1,7 +1,8 @@
 """A persistent, bounded, oldest-first spool of serialized export requests.
 
 While the backend is unreachable every request goes here, so memory stays flat and a crash or
-SIGKILL loses nothing that was written. One file per request (``<seq>-<signal>.pb``), written
+SIGKILL loses nothing that was written. One file per request (``<seq>-<items>-<signal>.pb``,
+items = spans or records in it, for the counters), written
 to a temporary name, fsynced and renamed (atomic on POSIX), so a crash leaves either the whole
 request or nothing; a leftover ``*.tmp`` is deleted at start. A file is removed only after the
 backend accepted it, so a crash between "accepted" and "removed" can at worst resend that one
@@ -33,11 +34,11 @@ class Spool:
         self._seq = int(entries[-1].name.split("-")[0]) + 1 if entries else 0
         self.bytes = sum(p.stat().st_size for p in entries)
 
-    def put(self, signal: Signal, payload: bytes) -> bool:
+    def put(self, signal: Signal, payload: bytes, items: int = 0) -> bool:
         with self._lock:
             if self.bytes + len(payload) > self.max_bytes:
                 return False
-            name = f"{self._seq:020d}-{signal.value}.pb"
+            name = f"{self._seq:020d}-{items}-{signal.value}.pb"
             self._seq += 1
             tmp = self.dir / (name + ".tmp")
             with open(tmp, "wb") as fh:
@@ -49,12 +50,15 @@ class Spool:
             self.bytes += len(payload)
             return True
 
-    def oldest(self) -> tuple[Path, Signal, bytes] | None:
+    def oldest(self) -> tuple[Path, Signal, bytes, int] | None:
+        """The oldest request: (its file, signal, payload, items)."""
         with self._lock:
             while self._names:
                 path = self._names[0]
                 try:
-                    return path, Signal(path.stem.split("-", 1)[1]), path.read_bytes()
+                    parts = path.stem.split("-")
+                    items = int(parts[1]) if len(parts) == 3 else 0
+                    return path, Signal(parts[-1]), path.read_bytes(), items
                 except (OSError, ValueError):
                     self._names.popleft()  # vanished, unreadable or not ours
                     path.unlink(missing_ok=True)

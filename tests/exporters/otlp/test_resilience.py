@@ -105,3 +105,15 @@ def test_without_spool_a_request_is_given_up_after_max_elapsed_time(make_exporte
                                 reason="retry_exhausted") == 1)
     assert counted(ctx, "otel_linnix.exporter.send_failures") >= 2, "it did retry first"
     assert "gave up a traces request" in caplog.text
+
+
+def test_spans_sent_from_the_spool_are_counted_once_delivered(server, make_exporter, tmp_path):
+    port = free_port()
+    exporter, ctx = make_exporter("otlp", grpc_cfg(port, tmp_path))
+    exporter.consume(Signal.TRACES, random_tree(60, seed=8))
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.spooled_requests") >= 1)
+    assert counted(ctx, "otel_linnix.exporter.sent_spans") == 0
+    server.start_grpc(port)
+    assert wait(lambda: len(server.spans()) == 60)
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.sent_spans") == 60)
+    assert not list((tmp_path / "spool").glob("*.pb"))
