@@ -89,7 +89,9 @@ class OTLPServer:
 
     # ---- gRPC ------------------------------------------------------------------------------
 
-    def start_grpc(self, port: int = 0) -> int:
+    def start_grpc(self, port: int = 0, tls=None) -> int:
+        """Serve gRPC; with ``tls`` (a testing.tls.TestCerts) over TLS requiring a client
+        certificate signed by the test CA."""
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         outer = self
 
@@ -118,7 +120,13 @@ class OTLPServer:
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Bound(trace), server)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Bound(metrics), server)
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Bound(logs), server)
-        self.grpc_port = server.add_insecure_port(f"{self.host}:{port}")
+        if tls is None:
+            self.grpc_port = server.add_insecure_port(f"{self.host}:{port}")
+        else:
+            creds = grpc.ssl_server_credentials(
+                [(tls.server_key.read_bytes(), tls.server_cert.read_bytes())],
+                root_certificates=tls.ca.read_bytes(), require_client_auth=True)
+            self.grpc_port = server.add_secure_port(f"{self.host}:{port}", creds)
         server.start()
         self._grpc = server
         return self.grpc_port
@@ -130,7 +138,8 @@ class OTLPServer:
 
     # ---- HTTP ------------------------------------------------------------------------------
 
-    def start_http(self, port: int = 0) -> int:
+    def start_http(self, port: int = 0, tls=None) -> int:
+        """Serve OTLP/HTTP; with ``tls`` over HTTPS requiring a client certificate."""
         outer = self
         routes = {"/v1/traces": ("traces", trace_service_pb2.ExportTraceServiceRequest,
                                  trace_service_pb2.ExportTraceServiceResponse),
@@ -168,6 +177,13 @@ class OTLPServer:
                 self.wfile.write(body)
 
         self._http = http.server.ThreadingHTTPServer((self.host, port), Handler)
+        if tls is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tls.ca))
+            context.load_cert_chain(str(tls.server_cert), str(tls.server_key))
+            context.verify_mode = ssl.CERT_REQUIRED
+            self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
         self._http.daemon_threads = True
         self.http_port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, daemon=True).start()

@@ -102,10 +102,7 @@ class HttpSender:
     def __init__(self, config: dict) -> None:
         import httpx
 
-        tls = config["tls"]
-        verify = tls.get("ca_file") or True
-        cert = (tls["cert_file"], tls.get("key_file")) if tls.get("cert_file") else None
-        self._client = httpx.Client(timeout=config["timeout_s"], verify=verify, cert=cert)
+        self._client = httpx.Client(timeout=config["timeout_s"], verify=_ssl_context(config["tls"]))
         self._base = config["endpoint"].rstrip("/")
         self._gzip = config["compression"] == "gzip"
         self._headers = {**config["headers"], "Content-Type": "application/x-protobuf"}
@@ -130,6 +127,17 @@ class HttpSender:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _ssl_context(tls: dict):
+    """CA file (else the system store) and an optional client certificate, as one SSLContext
+    (httpx ignores a ``cert=`` pair in recent versions, so mutual TLS needs the context)."""
+    import ssl
+
+    context = ssl.create_default_context(cafile=tls.get("ca_file") or None)
+    if tls.get("cert_file"):
+        context.load_cert_chain(tls["cert_file"], tls.get("key_file") or None)
+    return context
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -9,23 +9,7 @@ import grpc
 from otel_linnix.component import Signal
 from otel_linnix.testing import random_tree
 from otel_linnix.testing.otlp_server import free_port
-
-
-def counted(ctx, name, **labels):
-    metric = ctx.telemetry.get(name)
-    if metric is None:
-        return 0
-    return sum(p.value for p in metric.points()
-               if all(dict(p.labels).get(k) == v for k, v in labels.items()))
-
-
-def wait(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from otel_linnix.testing.telemetry_checks import counted, wait
 
 
 def grpc_cfg(port, tmp_path, **extra):
@@ -117,3 +101,21 @@ def test_spans_sent_from_the_spool_are_counted_once_delivered(server, make_expor
     assert wait(lambda: len(server.spans()) == 60)
     assert wait(lambda: counted(ctx, "otel_linnix.exporter.sent_spans") == 60)
     assert not list((tmp_path / "spool").glob("*.pb"))
+
+
+def test_http_500_is_not_retried_counted_logged_and_the_exporter_recovers(server, make_exporter,
+                                                                          tmp_path, caplog):
+    server.start_http()
+    server.behaviour.http_status = 500
+    exporter, ctx = make_exporter("otlphttp", {
+        "endpoint": f"http://127.0.0.1:{server.http_port}", "export_unfinished": False,
+        "batch": {"timeout": "50ms"}, "spool": {"directory": str(tmp_path / "spool")}})
+    for seed in range(5):
+        exporter.consume(Signal.TRACES, random_tree(10, seed=seed, first_pid=1000 + 100 * seed))
+        assert wait(lambda: server.received.attempts > seed)
+    assert counted(ctx, "otel_linnix.exporter.dropped", reason="rejected") == 5
+    assert not list((tmp_path / "spool").glob("*.pb")), "a 500 is not retryable: not spooled"
+    assert "HTTP 500" in caplog.text and "not retryable" in caplog.text
+    server.behaviour.http_status = None
+    exporter.consume(Signal.TRACES, random_tree(10, seed=9, first_pid=9000))
+    assert wait(lambda: len(server.spans()) == 10)

@@ -1,0 +1,49 @@
+"""TLS with a private CA and a client certificate (mutual TLS), over gRPC and HTTPS."""
+
+import pytest
+
+from otel_linnix.component import Signal
+from otel_linnix.testing import random_tree
+
+from otel_linnix.testing.telemetry_checks import counted, wait
+
+pytest.importorskip("cryptography")
+
+
+@pytest.fixture
+def certs(tmp_path):
+    from otel_linnix.testing.tls import make_certs
+
+    return make_certs(tmp_path / "certs")
+
+
+def tls_cfg(certs, client_cert=True):
+    tls = {"insecure": False, "ca_file": str(certs.ca)}
+    if client_cert:
+        tls.update(cert_file=str(certs.client_cert), key_file=str(certs.client_key))
+    return tls
+
+
+@pytest.mark.parametrize("transport", ["otlp", "otlphttp"])
+def test_spans_arrive_over_mutual_tls(server, make_exporter, tmp_path, certs, transport):
+    if transport == "otlp":
+        endpoint = f"127.0.0.1:{server.start_grpc(tls=certs)}"
+    else:
+        endpoint = f"https://127.0.0.1:{server.start_http(tls=certs)}"
+    exporter, _ = make_exporter(transport, {
+        "endpoint": endpoint, "tls": tls_cfg(certs), "export_unfinished": False,
+        "spool": {"directory": str(tmp_path / "spool")}})
+    exporter.consume(Signal.TRACES, random_tree(20, seed=6))
+    assert wait(lambda: len(server.spans()) == 20)
+
+
+def test_without_a_client_certificate_the_server_refuses(server, make_exporter, tmp_path,
+                                                         certs):
+    port = server.start_grpc(tls=certs)
+    exporter, ctx = make_exporter("otlp", {
+        "endpoint": f"127.0.0.1:{port}", "tls": tls_cfg(certs, client_cert=False),
+        "timeout": "1s", "export_unfinished": False,
+        "spool": {"directory": str(tmp_path / "spool")}})
+    exporter.consume(Signal.TRACES, random_tree(5, seed=6))
+    assert wait(lambda: counted(ctx, "otel_linnix.exporter.send_failures") >= 1)
+    assert server.spans() == []
