@@ -22,7 +22,8 @@ clean:
 	rm -rf .venv .pytest_cache build *.egg-info
 
 # make bench [QUICK=1] — the benchmark harness (root: loads BPF); prints the table and writes
-# bench/results/ (QUICK=1: the < 2 min smoke run, into bench/results/quick/)
+# bench/results/ (QUICK=1: the < 2 min smoke run, into bench/results/quick/; PROFILE=1: py-spy
+# the agent in one extra fork storm, into agent-profile.txt)
 .PHONY: bench
 bench: setup
-	@$(PY) -m bench.run $(if $(QUICK),--quick)
+	@$(PY) -m bench.run $(if $(QUICK),--quick) $(if $(PROFILE),--profile)

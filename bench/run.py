@@ -39,6 +39,8 @@ class Plan:
     peer_idle_s: float = 5.0
     baseline_fork_s: float = 5.0
     baselines: int = 3
+    profile: bool = False             # py-spy the agent during one extra fork storm
+    profile_s: float = 5.0
     skip: tuple = field(default_factory=tuple)
 
 
@@ -89,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the short smoke run (< 2 min)")
     parser.add_argument("--out", type=Path, help="results directory (default bench/results, "
                                                   "bench/results/quick with --quick)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also py-spy the agent in an extra fork storm (agent-profile.txt)")
     parser.add_argument("--skip", action="append", default=[],
                         choices=["agent", "proc_scraper", "sdk"], help="leave a subject out")
     args = parser.parse_args(argv)
@@ -96,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: needs root (the agent and the SDK peer load BPF programs)", file=sys.stderr)
         return 2
     plan = QUICK if args.quick else FULL
-    plan = Plan(**{**asdict(plan), "skip": tuple(args.skip)})
+    plan = Plan(**{**asdict(plan), "skip": tuple(args.skip), "profile": args.profile})
     out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
     results = run(plan, args.quick)
     out.mkdir(parents=True, exist_ok=True)
+    profile = results.get("agent", {}).pop("profile", None)
+    if profile:
+        (out / "agent-profile.txt").write_text(profile)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     table = report.table(results)
     (out / "table.md").write_text(table)

@@ -54,12 +54,26 @@ def step(subject: Child | None, sink: Sink | None, fn, settle_timeout: float) ->
     return Step(run, cpu1 - cpu0, spans1 - spans0 if sink else None)
 
 
-def idle(subject: Child, seconds: float) -> dict:
-    cpu0 = subject.cpu()
-    run = workloads.idle(seconds)
-    cpu = subject.cpu() - cpu0
-    return {"seconds": round(run.seconds, 2), "cpu_pct_of_core": round(cpu / run.seconds * 100, 3),
-            "rss_mb": round(subject.rss() / 2**20, 1)}
+def idle(subject: Child, seconds: float, sink: Sink | None = None, window_s: float = 2.0) -> dict:
+    """Mean CPU over the idle period, the quietest ``window_s`` in it, RSS at its end.
+
+    The host is shared: other work keeps making processes the agent must handle, so the host's
+    process rate during the period is reported too (from the spans the sink received).
+    """
+    spans0 = sink.spans() if sink else None
+    windows, cpu0, start = [], subject.cpu(), time.time_ns()
+    while (time.time_ns() - start) / 1e9 < seconds - window_s / 2:
+        before = subject.cpu()
+        time.sleep(window_s)
+        windows.append(subject.cpu() - before)
+    elapsed = (time.time_ns() - start) / 1e9
+    out = {"seconds": round(elapsed, 2),
+           "cpu_pct_of_core": round((subject.cpu() - cpu0) / elapsed * 100, 3),
+           "cpu_pct_quietest_window": round(min(windows) / window_s * 100, 3),
+           "rss_mb": round(subject.rss() / 2**20, 1)}
+    if sink:
+        out["host_processes_per_s"] = round((sink.spans() - spans0) / elapsed, 1)
+    return out
 
 
 def fork_storm_alert(logs: list, onset_ns: int, agent_start_ns: int) -> dict:
@@ -82,7 +96,7 @@ def agent_session(wd: Path, helper: Path, plan) -> dict:
         with Agent(wd, sink.port) as agent:
             started = time.time_ns()
             time.sleep(plan.warmup_s)
-            idle_fig = idle(agent, plan.idle_s)
+            idle_fig = idle(agent, plan.idle_s, sink)
             t = plan.settle_s
             steps["fork_max"] = step(agent, sink,
                                      lambda: workloads.fork_storm(helper, plan.fork_max_s), t)
@@ -94,13 +108,26 @@ def agent_session(wd: Path, helper: Path, plan) -> dict:
             steps["build"] = step(agent, sink, lambda: workloads.build(tree), t)
             counters = agent.counters()
             peak_rss = agent.rss()
+            profile = _profile(agent, wd, helper, plan) if plan.profile else None
         data = sink.dump(wd / "agent-spans.json")
     spans = data["spans"]
-    return {"idle": idle_fig, "peak_rss_mb": round(peak_rss / 2**20, 1),
+    return {"profile": profile, "idle": idle_fig, "peak_rss_mb": round(peak_rss / 2**20, 1),
             "steps": {k: s.figures(spans) for k, s in steps.items()},
             "alert": fork_storm_alert(data["logs"], steps["fork_max"].run.start_ns, started),
             "counters": {k: v for k, v in counters.items()
                          if any(w in k for w in ("lost", "dropped", "fail", "error", "evicted", "sent"))}}
+
+
+def _profile(agent: Agent, wd: Path, helper: Path, plan) -> str:
+    """py-spy over one more (unmeasured) fork storm at the maximum rate."""
+    from bench import profile
+
+    raw = wd / "agent-profile.raw"
+    sampler = profile.record(agent.pid, plan.profile_s, raw)
+    time.sleep(0.5)
+    workloads.fork_storm(helper, plan.profile_s)
+    sampler.wait(plan.profile_s + 30)
+    return profile.fold(raw) if raw.exists() else "py-spy wrote no samples\n"
 
 
 def sdk_session(wd: Path, helper: Path, plan) -> dict:
@@ -109,7 +136,7 @@ def sdk_session(wd: Path, helper: Path, plan) -> dict:
     with Sink(wd) as sink:
         with Peer("sdk_agent", wd, f"127.0.0.1:{sink.port}") as peer:
             time.sleep(plan.warmup_s)
-            idle_fig = idle(peer, plan.peer_idle_s)
+            idle_fig = idle(peer, plan.peer_idle_s, sink)
             t = plan.settle_s
             steps["fork_max"] = step(peer, sink,
                                      lambda: workloads.fork_storm(helper, plan.peer_fork_s), t)
