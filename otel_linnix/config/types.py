@@ -63,7 +63,7 @@ def parse_size(value: str | int) -> int:
 
 def parse_host_port(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:  # 0: any free port
         raise ValueError(f"not host:port: {value!r}")
     return host.strip("[]"), int(port)
 

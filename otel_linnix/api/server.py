@@ -1,0 +1,67 @@
+"""Runs the API with uvicorn on its own thread and event loop, inside the agent's process."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import uvicorn
+
+from otel_linnix.api.app import build_app
+from otel_linnix.api.security import Guard, load_token
+from otel_linnix.api.stream import EventHub
+from otel_linnix.component import CreateSettings, Extension
+from otel_linnix.config.types import is_loopback, parse_host_port
+
+
+class ApiExtension(Extension):
+    def __init__(self, settings: CreateSettings, config: dict) -> None:
+        self._ctx = settings.context
+        self._log = settings.logger
+        self.host, self.port = parse_host_port(config["endpoint"])
+        self._token = load_token(config["auth"])
+        if self._token is None and not is_loopback(self.host):
+            raise ValueError(f"extensions.api: binding {self.host} (not loopback) needs a bearer "
+                             "token: set auth.token_env or auth.token_file")
+        self._config = config
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._hub: EventHub | None = None
+
+    def start(self) -> None:
+        from otel_linnix.exporters.prometheus.collector import build_registry
+
+        self._hub = EventHub(self._ctx, self._config["stream_buffer"],
+                             self._config["client_queue"])
+        app = Guard(build_app(self._ctx, self._hub, build_registry(self._ctx),
+                              self._config["max_streams"]), self._token)
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
+                                lifespan="off", timeout_graceful_shutdown=1, access_log=False)
+        self._server = uvicorn.Server(config)
+        self._server.install_signal_handlers = lambda: None  # the service owns signals
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()),
+                                        name="api", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started and time.monotonic() < deadline:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"cannot listen on {self.host}:{self.port}")
+            time.sleep(0.02)
+        if not self._server.started:
+            raise RuntimeError(f"API did not start on {self.host}:{self.port}")
+        sockets = self._server.servers[0].sockets if self._server.servers else []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        self._log.info("API on http://%s:%d", self.host, self.port)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._server.force_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout)
+            self._server = None
+        if self._hub is not None:
+            self._hub.close()
+            self._hub = None
