@@ -212,19 +212,8 @@ class OTLPExporter(Exporter):
         if self._spool is not None and (self._backoff.active or self._spool.bytes):
             self._to_spool(signal, payload, spans)  # keep order: older spooled data goes first
             return
-        result = self._sender.send(signal, payload)
-        if result.ok:
-            self._sent.add(1, self._labels)
-            self._spans.add(spans, self._labels)
-            return
-        self._failure(signal, payload, result, spans)
-
-    def _failure(self, signal: Signal, payload: bytes, result, spans: int = 0) -> None:
-        self._failed.add(1, self._labels)
-        if not result.retryable:
-            self._dropped.add(1, self._labels + (("reason", "rejected"),))
-            self._warn(f"exporters.{self._id}: {self._sender.target} rejected a {signal.value} "
-                       f"request, not retryable, dropped: {result.error}")
+        result = self._attempt(signal, payload, spans)
+        if result.ok or not result.retryable:
             return
         delay = self._backoff.failed(result.retry_after)
         if self._spool is None:
@@ -233,6 +222,22 @@ class OTLPExporter(Exporter):
         self._warn(f"exporters.{self._id}: {self._sender.target} unavailable ({result.error}); "
                    f"spooling, retry in {delay:.1f}s")
         self._to_spool(signal, payload, spans)
+
+    def _attempt(self, signal: Signal, payload: bytes, spans: int):
+        """One send, counted. Success ends any backoff; a failure the OTLP spec calls
+        non-retryable is dropped here (counted, and the log says why)."""
+        result = self._sender.send(signal, payload)
+        if result.ok:
+            self._sent.add(1, self._labels)
+            self._spans.add(spans, self._labels)
+            self._backoff.reset()
+            return result
+        self._failed.add(1, self._labels)
+        if not result.retryable:
+            self._dropped.add(1, self._labels + (("reason", "rejected"),))
+            self._warn(f"exporters.{self._id}: {self._sender.target} rejected a {signal.value} "
+                       f"request, not retryable, dropped: {result.error}")
+        return result
 
     def _retry_in_place(self, signal: Signal, payload: bytes, result, delay: float,
                         spans: int) -> None:
@@ -246,15 +251,8 @@ class OTLPExporter(Exporter):
                 self._log.warning("exporters.%s: gave up a %s request after retrying (%s)",
                                   self._id, signal.value, result.error)
                 return
-            result = self._sender.send(signal, payload)
-            if result.ok:
-                self._sent.add(1, self._labels)
-                self._spans.add(spans, self._labels)
-                self._backoff.reset()
-                return
-            self._failed.add(1, self._labels)
-            if not result.retryable:
-                self._dropped.add(1, self._labels + (("reason", "rejected"),))
+            result = self._attempt(signal, payload, spans)
+            if result.ok or not result.retryable:
                 return
             delay = self._backoff.failed(result.retry_after)
 
@@ -275,17 +273,9 @@ class OTLPExporter(Exporter):
                 self._backoff.reset()
                 return
             path, signal, payload, spans = entry
-            result = self._sender.send(signal, payload)
-            if result.ok:
-                self._spool.remove(path)
-                self._sent.add(1, self._labels)
-                self._spans.add(spans, self._labels)
-                self._backoff.reset()
-                continue
-            self._failed.add(1, self._labels)
-            if not result.retryable:
-                self._spool.remove(path)
-                self._dropped.add(1, self._labels + (("reason", "rejected"),))
+            result = self._attempt(signal, payload, spans)
+            if result.ok or not result.retryable:
+                self._spool.remove(path)  # delivered, or rejected for good (counted)
                 continue
             self._backoff.failed(result.retry_after)
             return

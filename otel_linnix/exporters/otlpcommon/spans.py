@@ -7,7 +7,7 @@ An alert about a process whose span was already exported is *not* turned into a 
 carries every alert as a log record holding that span's trace and span ids (``trace_of`` also
 answers for recently finished processes), which backends link to the span.
 
-State is bounded: trace ids of at most ``max_tracked`` live processes plus as many recently
+State is bounded: trace ids of at most ``max_tracked`` live processes plus ``max_done`` recently
 finished ones (so late children and late alerts still find their trace), ``max_events`` per
 span, and events kept for at most ``max_tracked`` processes.
 """
@@ -56,9 +56,10 @@ def span_name(exe: str, comm: str) -> str:
 
 class SpanMapper:
     def __init__(self, ctx: AgentContext, max_tracked: int = 200_000, max_events: int = 16,
-                 exec_events: bool = True) -> None:
+                 exec_events: bool = True, max_done: int = 65_536) -> None:
         self._ctx = ctx
         self._max_tracked = max_tracked
+        self._max_done = max_done
         self._max_events = max_events
         self._exec_events = exec_events
         self._trace: OrderedDict[ProcessKey, bytes] = OrderedDict()
@@ -139,7 +140,7 @@ class SpanMapper:
         tid = self._trace.pop(key, None) or self._trace_for(key, rec.ppid, rec.parent_start_ns)
         if not unfinished:
             self._done[key] = tid
-            if len(self._done) > self._max_tracked:
+            if len(self._done) > self._max_done:
                 self._done.popitem(last=False)
             self._reported.pop(key, None)
         else:
