@@ -80,7 +80,7 @@ def _sse_events(url, n, out, headers=None, timeout=20):
 
 
 def test_stream_three_clients_one_stuck(make_api):
-    api, ctx, url = make_api(client_queue=200)
+    api, ctx, url = make_api(client_queue=4000)
     tree = ProcessTreeBuilder()
     for i in range(3000):  # ~7 MB of events: more than the kernel's socket buffers hold
         tree.exit(tree.spawn(1, comm="job", exe="/bin/job", argv=("job", "x" * 2000, str(i))))
@@ -97,7 +97,7 @@ def test_stream_three_clients_one_stuck(make_api):
     time.sleep(0.5)
     for i in range(0, len(recs), 100):  # the receiver publishing batches
         ctx.bus.publish(recs[i:i + 100])
-        time.sleep(0.01)
+        time.sleep(0.02)
     for t in readers:
         t.join(60)
     stuck.close()
