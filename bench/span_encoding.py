@@ -1,5 +1,8 @@
 """µs per process lifetime to build and serialize OTLP spans: our direct protobuf path vs the
-OpenTelemetry Python SDK's per-span objects + its OTLP encoder. Run: python bench/span_encoding.py
+OpenTelemetry Python SDK's per-span objects + its OTLP encoder (given fewer attributes and no
+events, so the comparison flatters the SDK), then the otlp exporter's worker-thread CPU end to
+end (map, serialize, gzip, send to a local receiver; gRPC core's own threads not counted).
+Run: python bench/span_encoding.py [lifetimes]
 """
 
 from __future__ import annotations
@@ -60,12 +63,54 @@ def sdk(records, ctx) -> float:
     return time.perf_counter() - t0
 
 
+def exporter_thread(records, ctx) -> float:
+    """CPU of the otlp exporter's worker thread (map, serialize, gzip, gRPC send) for the whole
+    tree, delivered to a real OTLP receiver on 127.0.0.1 (its CPU is not counted)."""
+    import logging
+    import tempfile
+
+    from otel_linnix.component import CreateSettings
+    from otel_linnix.config.schema import deep_merge
+    from otel_linnix.exporters.otlp import FACTORY
+    from otel_linnix.testing.otlp_server import OTLPServer
+
+    server = OTLPServer()
+    port = server.start_grpc()
+    with tempfile.TemporaryDirectory() as spool:
+        config = deep_merge(FACTORY.defaults, {
+            "endpoint": f"127.0.0.1:{port}", "tls": {"insecure": True},
+            "export_unfinished": False, "spool": {"directory": spool}})
+        exporter = FACTORY.create(CreateSettings("otlp", ctx, logging.getLogger("bench")), config)
+        exporter.start()
+        tid = exporter._thread.native_id
+        exits = sum(1 for r in records if type(r) is ProcessExit)
+        before = _thread_cpu(tid)
+        for i in range(0, len(records), 512):  # receiver-sized batches
+            exporter.consume(Signal.TRACES, records[i:i + 512])
+        server.wait_for_spans(exits, 120)
+        used = _thread_cpu(tid) - before
+        exporter.shutdown(5)
+    server.stop()
+    return used
+
+
+def _thread_cpu(tid: int) -> float:
+    import os
+
+    with open(f"/proc/self/task/{tid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(n: int = 20000) -> None:
     ctx = test_context()
     records = random_tree(n)
     for name, fn in (("direct protobuf", direct), ("OTel SDK spans + encoder", sdk)):
         best = min(fn(records, ctx) for _ in range(3))
         print(f"{name:26s} {best / n * 1e6:7.1f} µs per lifetime ({n} lifetimes, best of 3)")
+    used = exporter_thread(records, test_context())
+    print(f"{'otlp exporter thread CPU':26s} {used / n * 1e6:7.1f} µs per lifetime "
+          f"(map + serialize + gzip + gRPC, {n} lifetimes, 10 ms tick resolution)")
 
 
 if __name__ == "__main__":
