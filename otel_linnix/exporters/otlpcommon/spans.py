@@ -15,6 +15,7 @@ span, and events kept for at most ``max_tracked`` processes.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import OrderedDict
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
@@ -46,8 +47,27 @@ def _appended(spans: list) -> Span:
     return span
 
 
+_last_second: tuple[int, str] = (-1, "")
+
+
 def iso(wall_ns: int) -> str:
-    return datetime.datetime.fromtimestamp(wall_ns / 1e9, datetime.timezone.utc).isoformat()
+    """ISO 8601 UTC with microseconds. The date-time part is formatted once per second (in a
+    fork storm thousands of spans share it); one tuple swap keeps it safe across threads."""
+    global _last_second
+    sec, ns = divmod(wall_ns, 1_000_000_000)
+    cached = _last_second
+    if cached[0] != sec:
+        cached = _last_second = (sec, datetime.datetime.fromtimestamp(
+            sec, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{ns // 1000:06d}+00:00"
+
+
+@functools.lru_cache(maxsize=4096)
+def _container_id(cgroup_path: str) -> str:
+    """Container id from a cgroup path; cached, a host has few distinct cgroups."""
+    from otel_linnix.containers import identify
+
+    return identify(cgroup_path).container_id
 
 
 def span_name(exe: str, comm: str) -> str:
@@ -189,9 +209,7 @@ class SpanMapper:
         return span
 
     def _container(self, rec: ProcessExit) -> str:
-        from otel_linnix.containers import identify
-
-        return identify(rec.cgroup_path).container_id if rec.cgroup_path else ""
+        return _container_id(rec.cgroup_path) if rec.cgroup_path else ""
 
     def unfinished(self, now_ns: int, older_than_ns: int | None = None) -> list[Span]:
         """Spans for processes still alive, ended ``now_ns`` and marked unfinished.
