@@ -160,7 +160,7 @@ def plot(results: dict, path: Path) -> None:
         right.plot(x, y, marker=marker, label=TITLES[s])
     left.axhline(1.0, color="grey", linestyle=":", label="target 1.000")
     right.axhline(20, color="grey", linestyle=":", label="target 20 µs")
-    left.set(xlabel="spawn rate (processes/s)", ylabel="capture ratio", ylim=(0, 1.05),
+    left.set(xlabel="spawn rate (processes/s)", ylabel="capture ratio", ylim=(-0.03, 1.05),
              title="processes captured / created")
     right.set(xlabel="spawn rate (processes/s)", ylabel="µs of CPU per process lifetime",
               title="subject CPU per lifetime", yscale="log")

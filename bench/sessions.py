@@ -89,23 +89,31 @@ def fork_storm_alert(logs: list, onset_ns: int, agent_start_ns: int) -> dict:
     return out
 
 
+def storms(subject: Child, sink: Sink | None, helper: Path, plan, fork_s: float,
+           rates: tuple) -> dict[str, Step]:
+    """The storms every subject runs: max rate for ``fork_s``, each of ``rates``, exec."""
+    t = plan.settle_s
+    steps = {"fork_max": step(subject, sink, lambda: workloads.fork_storm(helper, fork_s), t)}
+    for rate in rates:
+        steps[f"fork@{rate}"] = step(
+            subject, sink, lambda r=rate: workloads.fork_storm(helper, plan.sweep_s, r), t)
+    steps["exec"] = step(subject, sink, lambda: workloads.exec_storm(helper, plan.exec_n), t)
+    return steps
+
+
+_COUNTERS = ("lost", "dropped", "fail", "error", "evicted", "sent")
+
+
 def agent_session(wd: Path, helper: Path, plan) -> dict:
     """The real agent, exporting OTLP gRPC to the sink in a separate process."""
-    steps: dict[str, Step] = {}
     with Sink(wd) as sink:
         with Agent(wd, sink.port) as agent:
             started = time.time_ns()
             time.sleep(plan.warmup_s)
             idle_fig = idle(agent, plan.idle_s, sink)
-            t = plan.settle_s
-            steps["fork_max"] = step(agent, sink,
-                                     lambda: workloads.fork_storm(helper, plan.fork_max_s), t)
-            for rate in plan.sweep_rates:
-                steps[f"fork@{rate}"] = step(
-                    agent, sink, lambda r=rate: workloads.fork_storm(helper, plan.sweep_s, r), t)
-            steps["exec"] = step(agent, sink, lambda: workloads.exec_storm(helper, plan.exec_n), t)
+            steps = storms(agent, sink, helper, plan, plan.fork_max_s, plan.sweep_rates)
             tree = workloads.make_build_tree(wd, plan.build_files)
-            steps["build"] = step(agent, sink, lambda: workloads.build(tree), t)
+            steps["build"] = step(agent, sink, lambda: workloads.build(tree), plan.settle_s)
             counters = agent.counters()
             peak_rss = agent.rss()
             profile = _profile(agent, wd, helper, plan) if plan.profile else None
@@ -114,8 +122,7 @@ def agent_session(wd: Path, helper: Path, plan) -> dict:
     return {"profile": profile, "idle": idle_fig, "peak_rss_mb": round(peak_rss / 2**20, 1),
             "steps": {k: s.figures(spans) for k, s in steps.items()},
             "alert": fork_storm_alert(data["logs"], steps["fork_max"].run.start_ns, started),
-            "counters": {k: v for k, v in counters.items()
-                         if any(w in k for w in ("lost", "dropped", "fail", "error", "evicted", "sent"))}}
+            "counters": {k: v for k, v in counters.items() if any(w in k for w in _COUNTERS)}}
 
 
 def _profile(agent: Agent, wd: Path, helper: Path, plan) -> str:
@@ -132,18 +139,11 @@ def _profile(agent: Agent, wd: Path, helper: Path, plan) -> str:
 
 def sdk_session(wd: Path, helper: Path, plan) -> dict:
     """The same eBPF receiver, spans made and exported by the OpenTelemetry SDK."""
-    steps: dict[str, Step] = {}
     with Sink(wd) as sink:
         with Peer("sdk_agent", wd, f"127.0.0.1:{sink.port}") as peer:
             time.sleep(plan.warmup_s)
             idle_fig = idle(peer, plan.peer_idle_s, sink)
-            t = plan.settle_s
-            steps["fork_max"] = step(peer, sink,
-                                     lambda: workloads.fork_storm(helper, plan.peer_fork_s), t)
-            for rate in plan.peer_rates:
-                steps[f"fork@{rate}"] = step(
-                    peer, sink, lambda r=rate: workloads.fork_storm(helper, plan.sweep_s, r), t)
-            steps["exec"] = step(peer, sink, lambda: workloads.exec_storm(helper, plan.exec_n), t)
+            steps = storms(peer, sink, helper, plan, plan.peer_fork_s, plan.peer_rates)
         spans = sink.dump(wd / "sdk-spans.json")["spans"]
     return {"idle": idle_fig, "steps": {k: s.figures(spans) for k, s in steps.items()}}
 
@@ -151,15 +151,9 @@ def sdk_session(wd: Path, helper: Path, plan) -> dict:
 def scraper_session(wd: Path, helper: Path, plan) -> dict:
     """A /proc poller at 1 s: what it saw of each workload's processes."""
     out_file = wd / "scraper-seen.json"
-    steps: dict[str, Step] = {}
     with Peer("proc_scraper", wd, str(out_file), "1.0") as peer:
         idle_fig = idle(peer, plan.peer_idle_s)
-        steps["fork_max"] = step(peer, None,
-                                 lambda: workloads.fork_storm(helper, plan.peer_fork_s), 0)
-        for rate in plan.peer_rates:
-            steps[f"fork@{rate}"] = step(
-                peer, None, lambda r=rate: workloads.fork_storm(helper, plan.sweep_s, r), 0)
-        steps["exec"] = step(peer, None, lambda: workloads.exec_storm(helper, plan.exec_n), 0)
+        steps = storms(peer, None, helper, plan, plan.peer_fork_s, plan.peer_rates)
     seen = json.loads(out_file.read_text())
     figures = {}
     for name, s in steps.items():
