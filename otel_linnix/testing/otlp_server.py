@@ -27,6 +27,7 @@ class Received:
     logs: list = field(default_factory=list)
     arrival: list = field(default_factory=list)  # (signal, wall time) per accepted request
     attempts: int = 0
+    headers: list = field(default_factory=list)  # lower-cased request headers per request
 
 
 class Behaviour:
@@ -76,7 +77,7 @@ class OTLPServer:
             time.sleep(0.05)
         return False
 
-    def _accept(self, kind: str, request) -> str | None:
+    def _accept(self, kind: str, request, headers: dict | None = None) -> str | None:
         """Record ``request`` unless told to fail; returns a failure to report, or None."""
         with self._lock:
             self.received.attempts += 1
@@ -84,6 +85,7 @@ class OTLPServer:
             time.sleep(self.behaviour.hang_s)
         with self._lock:
             getattr(self.received, kind).append(request)
+            self.received.headers.append(headers or {})
             self.received.arrival.append((kind, time.time()))
         return None
 
@@ -106,7 +108,7 @@ class OTLPServer:
                             [("grpc-status-details-bin", _retry_info(
                                 outer.behaviour.grpc_status, delay))])
                     context.abort(outer.behaviour.grpc_status, "told to fail")
-                outer._accept(kind, request)
+                outer._accept(kind, request, dict(context.invocation_metadata()))
                 return response_cls()
             return export
 
@@ -164,7 +166,8 @@ class OTLPServer:
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 kind, req_cls, resp_cls = route
-                outer._accept(kind, req_cls.FromString(body))
+                outer._accept(kind, req_cls.FromString(body),
+                              {k.lower(): v for k, v in self.headers.items()})
                 self._reply(200, resp_cls().SerializeToString())
 
             def _reply(self, status, body):

@@ -1,4 +1,5 @@
-"""TLS with a private CA and a client certificate (mutual TLS), over gRPC and HTTPS."""
+"""Transport settings: TLS with a private CA and a client certificate (mutual TLS), headers,
+compression, over gRPC and HTTP."""
 
 import pytest
 
@@ -47,3 +48,24 @@ def test_without_a_client_certificate_the_server_refuses(server, make_exporter, 
     exporter.consume(Signal.TRACES, random_tree(5, seed=6))
     assert wait(lambda: counted(ctx, "otel_linnix.exporter.send_failures") >= 1)
     assert server.spans() == []
+
+
+@pytest.mark.parametrize("transport", ["otlp", "otlphttp"])
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_headers_and_compression_settings_reach_the_backend(server, make_exporter, tmp_path,
+                                                           transport, compression):
+    if transport == "otlp":
+        endpoint, tls = f"127.0.0.1:{server.start_grpc()}", {"insecure": True}
+    else:
+        endpoint, tls = f"http://127.0.0.1:{server.start_http()}", {}
+    exporter, _ = make_exporter(transport, {
+        "endpoint": endpoint, "tls": tls, "compression": compression,
+        "headers": {"Authorization": "Bearer t0ken", "X-Scope-OrgID": "team-a"},
+        "export_unfinished": False, "spool": {"directory": str(tmp_path / "spool")}})
+    exporter.consume(Signal.TRACES, random_tree(5, seed=3))
+    assert wait(lambda: len(server.spans()) == 5)
+    headers = server.received.headers[0]
+    assert headers["authorization"] == "Bearer t0ken"
+    assert headers["x-scope-orgid"] == "team-a"
+    if transport == "otlphttp":  # (gRPC keeps its grpc-encoding header from the servicer)
+        assert headers.get("content-encoding") == ("gzip" if compression == "gzip" else None)
