@@ -20,6 +20,7 @@ from typing import Sequence
 from otel_linnix.component import CreateSettings, Exporter, Signal
 from otel_linnix.config.types import parse_duration, parse_size
 from otel_linnix.exporters.otlpcommon.builder import RequestBuilder
+from otel_linnix.exporters.otlpcommon.senders import Result
 from otel_linnix.exporters.otlpcommon.spool import Spool
 from otel_linnix.host import boot_ns_now
 from otel_linnix.records import Record
@@ -62,6 +63,7 @@ class OTLPExporter(Exporter):
         self._max_age_ns = int(parse_duration(config.get("unfinished_max_age", 0)) * 1e9)
         self._next_aged = 0.0
         self._busy = False
+        self._deadline: float | None = None  # set at shutdown: sends must fit the budget
         self._lock = threading.Condition()
         self._backoff = Backoff(parse_duration(config["retry"]["initial_interval"]),
                                 parse_duration(config["retry"]["max_interval"]))
@@ -141,7 +143,9 @@ class OTLPExporter(Exporter):
             self._sender.close()
 
     def _final(self, budget: float) -> None:
-        """Last batch, spans of still-running processes (marked unfinished), last metrics."""
+        """Last batch, spans of still-running processes (marked unfinished), last metrics.
+        Within ``budget`` seconds: what cannot be sent by then goes to the spool."""
+        self._deadline = time.monotonic() + budget
         self._process(self._take())
         if Signal.TRACES in self._signals and self._config["export_unfinished"]:
             request = self._builder.traces(self._builder.spans.unfinished(boot_ns_now()))
@@ -226,7 +230,12 @@ class OTLPExporter(Exporter):
     def _attempt(self, signal: Signal, payload: bytes, spans: int):
         """One send, counted. Success ends any backoff; a failure the OTLP spec calls
         non-retryable is dropped here (counted, and the log says why)."""
-        result = self._sender.send(signal, payload)
+        timeout = None
+        if self._deadline is not None:
+            timeout = self._deadline - time.monotonic()
+            if timeout <= 0.05:
+                return Result(False, True, None, "shutdown budget spent")
+        result = self._sender.send(signal, payload, timeout)
         if result.ok:
             self._sent.add(1, self._labels)
             self._spans.add(spans, self._labels)

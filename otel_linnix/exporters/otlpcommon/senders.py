@@ -1,6 +1,6 @@
 """Transports: OTLP/gRPC, OTLP/HTTP (protobuf) and OTLP JSON lines to a file.
 
-Each ``send`` returns a Result saying whether the backend took it, and if not whether the OTLP
+Each ``send`` (with an optional shorter timeout, used at shutdown) returns a Result saying whether the backend took it, and if not whether the OTLP
 spec calls the failure retryable and how long the backend asked us to wait.
 """
 
@@ -82,9 +82,9 @@ class GrpcSender:
                        for s, m in _GRPC_METHODS.items()}
         self.target = endpoint
 
-    def send(self, signal: Signal, payload: bytes) -> Result:
+    def send(self, signal: Signal, payload: bytes, timeout: float | None = None) -> Result:
         try:
-            self._calls[signal](payload, timeout=self._timeout, metadata=self._metadata,
+            self._calls[signal](payload, timeout=timeout or self._timeout, metadata=self._metadata,
                                 compression=self._compression)
             return Result(True)
         except grpc.RpcError as err:
@@ -102,7 +102,8 @@ class HttpSender:
     def __init__(self, config: dict) -> None:
         import httpx
 
-        self._client = httpx.Client(timeout=config["timeout_s"], verify=_ssl_context(config["tls"]))
+        self._timeout = config["timeout_s"]
+        self._client = httpx.Client(timeout=self._timeout, verify=_ssl_context(config["tls"]))
         self._base = config["endpoint"].rstrip("/")
         self._gzip = config["compression"] == "gzip"
         self._headers = {**config["headers"], "Content-Type": "application/x-protobuf"}
@@ -110,13 +111,13 @@ class HttpSender:
             self._headers["Content-Encoding"] = "gzip"
         self.target = self._base
 
-    def send(self, signal: Signal, payload: bytes) -> Result:
+    def send(self, signal: Signal, payload: bytes, timeout: float | None = None) -> Result:
         import httpx
 
         body = gzip.compress(payload) if self._gzip else payload
         try:
             resp = self._client.post(self._base + _HTTP_PATHS[signal], content=body,
-                                     headers=self._headers)
+                                     headers=self._headers, timeout=timeout or self._timeout)
         except httpx.HTTPError as exc:
             return Result(False, True, None, f"HTTP error: {type(exc).__name__}: {exc}")
         if 200 <= resp.status_code < 300:
@@ -159,7 +160,7 @@ class FileSender:
         self._fh = open(self._path, "a", encoding="utf-8")
         self.target = self._path
 
-    def send(self, signal: Signal, payload: bytes) -> Result:
+    def send(self, signal: Signal, payload: bytes, timeout: float | None = None) -> Result:
         from google.protobuf import json_format
 
         from otel_linnix.exporters.otlpcommon.builder import REQUEST_TYPES

@@ -119,3 +119,24 @@ def test_http_500_is_not_retried_counted_logged_and_the_exporter_recovers(server
     server.behaviour.http_status = None
     exporter.consume(Signal.TRACES, random_tree(10, seed=9, first_pid=9000))
     assert wait(lambda: len(server.spans()) == 10)
+
+
+def test_shutdown_against_a_hanging_backend_keeps_its_budget_and_spools(server, make_exporter,
+                                                                         tmp_path):
+    from otel_linnix.testing import ProcessTreeBuilder, test_context
+
+    server.start_grpc()
+    ctx = test_context()
+    tree = ProcessTreeBuilder()
+    for _ in range(3):
+        tree.spawn(exe="/usr/sbin/daemon")  # still running at shutdown
+    ctx.process_table.apply(tree.records())
+    exporter, _ = make_exporter("otlp", {**grpc_cfg(server.grpc_port, tmp_path, timeout="10s"),
+                                         "export_unfinished": True}, ctx)
+    exporter.consume(Signal.TRACES, [])
+    server.behaviour.hang_s = 5.0
+    started = time.monotonic()
+    exporter.shutdown(1.0)
+    assert time.monotonic() - started < 4.0, "a 10 s send timeout must not hold shutdown"
+    [spooled] = list((tmp_path / "spool").glob("*-traces.pb"))
+    assert spooled.name.split("-")[1] == "3", "the 3 unfinished spans wait in the spool"
