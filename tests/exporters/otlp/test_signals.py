@@ -54,3 +54,37 @@ def test_metrics_and_logs_arrive(server, run_replay, tmp_path, transport):
     assert (alert_log.trace_id, alert_log.span_id) == (span.trace_id, span.span_id)
     assert alert_log.severity_text == "ERROR"
     assert [e.name for e in span.events] == ["exec", "alert"]
+
+
+def test_file_exporter_writes_every_signal_as_otlp_json_lines(run_replay, tmp_path):
+    import json
+
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    out = tmp_path / "otlp.jsonl"
+    service = run_replay(recording_with_samples_and_alert(),
+                         {"file": {"path": str(out), "export_unfinished": False}})
+    service.shutdown(5)
+    types = {"resourceSpans": ExportTraceServiceRequest,
+             "resourceMetrics": ExportMetricsServiceRequest,
+             "resourceLogs": ExportLogsServiceRequest}
+    parsed = {name: [] for name in types}
+    for line in out.read_text().splitlines():
+        [key] = json.loads(line).keys()
+        parsed[key].append(json_format.Parse(line, types[key]()))
+    spans = [s for r in parsed["resourceSpans"] for rs in r.resource_spans
+             for ss in rs.scope_spans for s in ss.spans]
+    metrics = {m.name for r in parsed["resourceMetrics"] for rm in r.resource_metrics
+               for sm in rm.scope_metrics for m in sm.metrics}
+    logs = [lr.body.string_value for r in parsed["resourceLogs"] for rl in r.resource_logs
+            for sl in rl.scope_logs for lr in sl.log_records]
+    assert [s.name for s in spans] == ["app"]
+    assert SAMPLE_METRICS <= metrics
+    assert logs == ["RSS grows"]
