@@ -8,8 +8,10 @@
 #     -v /sys/kernel/btf:/sys/kernel/btf:ro -v /sys/fs/cgroup:/sys/fs/cgroup:ro \
 #     -v /sys/kernel/tracing:/sys/kernel/tracing:ro \
 #     -v /lib/modules:/lib/modules:ro -v /usr/src:/usr/src:ro \
-#     -p 127.0.0.1:3000:3000 -p 127.0.0.1:9464:9464 \
+#     -p 127.0.0.1:9464:9464 \
 #     -e OTLP_ENDPOINT=collector:4317 otel-linnix --config /etc/otel-linnix/to-collector.yaml
+# The API listens on the container's loopback (the API refuses any other address without a
+# bearer token); add --network=host to reach it on the host's 127.0.0.1:3000.
 # (or simply --privileged --pid=host with the same mounts). Without root or eBPF, try the
 # replay demo as the unprivileged user:
 #   docker run --rm --user otel-linnix otel-linnix --config /etc/otel-linnix/replay-demo.yaml
@@ -45,11 +47,12 @@ COPY deploy/docker/entrypoint.sh /usr/local/bin/otel-linnix-entrypoint
 
 ENV PATH=/opt/otel-linnix/venv/bin:$PATH \
     REPLAY_FILE=/etc/otel-linnix/demo-recording.jsonl \
-    API_ENDPOINT=0.0.0.0:3000 \
+    API_ENDPOINT=127.0.0.1:3000 \
     PROMETHEUS_ENDPOINT=0.0.0.0:9464 \
     PYTHONUNBUFFERED=1
-# 3000: HTTP/SSE API (/healthz, /readyz, /metrics); 9464: Prometheus scrape endpoint.
-EXPOSE 3000 9464
+# 9464: Prometheus scrape endpoint. The HTTP/SSE API (3000: /healthz, /readyz, /metrics) stays
+# on loopback unless configured with a token, so it is not exposed.
+EXPOSE 9464
 VOLUME ["/var/lib/otel-linnix"]
 
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \

@@ -47,6 +47,7 @@ def test_agent_config_in_the_image_exists_and_points_at_the_collector():
     pipeline = ROOT / "pipelines" / default_config.rsplit("/", 1)[1]
     assert pipeline.is_file()
     assert "${env:OTLP_ENDPOINT" in pipeline.read_text()
+    assert agent["environment"]["API_ENDPOINT"].startswith("127.0.0.1:")  # no token configured
     host, port = agent["environment"]["OTLP_ENDPOINT"].split(":")
     collector = load("otel-collector.yaml")
     assert host in compose()["services"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from .conftest import K8S, configmap_pipeline, k8s_objects, load_all
@@ -47,15 +49,24 @@ def test_kernel_interfaces_are_mounted_read_only_from_the_host():
         assert mount["name"] in volumes
 
 
+def probe_url(probe: dict) -> str:
+    """The URL an exec probe fetches (the API is on the pod's loopback, see the ConfigMap)."""
+    command = " ".join(probe["exec"]["command"])
+    return re.search(r"http://[^'\"\s]+", command).group(0)
+
+
 def test_resources_and_probes_use_the_api_port_of_the_pipeline():
     container = agent_pod()["containers"][0]
     assert container["resources"]["limits"]["memory"] and container["resources"]["limits"]["cpu"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     pipeline = configmap_pipeline()
-    assert ports["api"] == port_of(pipeline["extensions"]["api"]["endpoint"])
     assert ports["metrics"] == port_of(pipeline["exporters"]["prometheus"]["endpoint"])
-    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "api"}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "api"}
+    api = pipeline["extensions"]["api"]
+    # the API refuses a non-loopback address without a token, which an httpGet probe cannot send
+    assert api["endpoint"].startswith("127.0.0.1:") or api.get("auth")
+    base = f"http://{api['endpoint']}"
+    assert probe_url(container["livenessProbe"]) == f"{base}/healthz"
+    assert probe_url(container["readinessProbe"]) == f"{base}/readyz"
 
 
 def test_agent_reads_the_configmap_it_mounts():
