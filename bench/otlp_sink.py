@@ -48,7 +48,8 @@ class CompactServer(OTLPServer):
         self.log_rows: list[tuple] = []
         self._rows_lock = threading.Lock()
 
-    def _accept(self, kind: str, request) -> None:
+    def _accept(self, kind: str, request, *_context) -> None:
+        """The base server's hook for an accepted request (it may pass more, e.g. headers)."""
         received = time.time_ns()
         if kind == "traces":
             rows = [self._span_row(s, received) for rs in request.resource_spans

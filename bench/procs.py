@@ -93,8 +93,10 @@ class Sink(Child):
     def spans(self) -> int:
         return self.ask("stats")["spans"]
 
-    def settle(self, background_per_s: int = 200, timeout: float = 30.0) -> int:
-        """Wait until spans arrive no faster than the host's background rate (exporters drained).
+    def settle(self, since: int = 0, expect: int = 0, background_per_s: int = 200,
+               timeout: float = 30.0) -> int:
+        """Wait for ``expect`` spans more than ``since``, then until spans arrive no faster
+        than the host's background rate (the exporter has drained); at most ``timeout`` s.
 
         Never "until quiet": other work on the shared host keeps making processes.
         """
@@ -104,7 +106,7 @@ class Sink(Child):
         while time.monotonic() < deadline:
             time.sleep(0.5)
             now = self.spans()
-            if now - last <= background_per_s / 2:
+            if now - since >= expect and now - last <= background_per_s / 2:
                 return now
             last = now
         return last

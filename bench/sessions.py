@@ -49,7 +49,7 @@ def step(subject: Child | None, sink: Sink | None, fn, settle_timeout: float) ->
     spans0 = sink.spans() if sink else None
     cpu0 = subject.cpu() if subject else 0.0
     run = fn()
-    spans1 = sink.settle(timeout=settle_timeout) if sink else None
+    spans1 = sink.settle(spans0, run.created or 0, timeout=settle_timeout) if sink else None
     cpu1 = subject.cpu() if subject else 0.0
     return Step(run, cpu1 - cpu0, spans1 - spans0 if sink else None)
 
