@@ -15,8 +15,10 @@ from otel_linnix.records import ProcessKey, ProcessSample, process_key
 
 
 class Sampler:
-    def __init__(self, top_n: int = 20) -> None:
+    def __init__(self, top_n: int = 20, fd_sweep_every: int = 5) -> None:
         self.top_n = top_n
+        self.fd_sweep_every = fd_sweep_every
+        self._ticks = 0
         self._last_cpu: dict[ProcessKey, int] = {}
         #: pid → ppid seen at the last tick (re-parenting shows up here).
         self.parents: dict[int, int] = {}
@@ -38,8 +40,17 @@ class Sampler:
                                                              for i, s in enumerate(stats)))}
         wanted = set(watched)
         chosen |= {i for i, s in enumerate(stats) if process_key(s.pid, s.start_ns) in wanted}
+        self._ticks += 1
+        if self.fd_sweep_every and self._ticks % self.fd_sweep_every == 0:
+            chosen |= self._fd_heavy(stats)
         now = boot_ns_now()
         return [sample for i in sorted(chosen) if (sample := self._sample(stats[i], now))]
+
+    def _fd_heavy(self, stats: list[procfs.Stat]) -> set[int]:
+        """Every few ticks, count every process's fds: a leaking process may use little CPU
+        and memory, so the CPU / RSS ranking alone would never sample it."""
+        counted = [(n, i) for i, s in enumerate(stats) if (n := procfs.count_fds(s.pid))]
+        return {i for _, i in heapq.nlargest(self.top_n, counted)}
 
     @staticmethod
     def _sample(s: procfs.Stat, now: int) -> ProcessSample | None:

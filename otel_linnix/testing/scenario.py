@@ -1,0 +1,49 @@
+"""Run a scenario from scenarios/ under the real agent (eBPF → rules) and collect what happened."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from otel_linnix.config import build
+from otel_linnix.service import Service
+from otel_linnix.testing.sinks import test_context
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@contextmanager
+def live_agent(rules_file: str = "", sample_interval: str = "500ms"):
+    raw = {"receivers": {"ebpf_process": {"sample_interval": sample_interval}},
+           "processors": {"rules": {"rules_file": rules_file}},
+           "exporters": {"debug": {"verbosity": "basic", "summary_interval": "1h"}},
+           "service": {"pipelines": {"logs": {"receivers": ["ebpf_process"],
+                                              "processors": ["rules"], "exporters": ["debug"]}}}}
+    service = Service(build(raw), test_context())
+    service.start()
+    try:
+        yield service.context
+    finally:
+        service.shutdown(5)
+
+
+def run_scenario(name: str, *args: str, settle: float = 2.0) -> tuple[int, dict[str, dict]]:
+    """Run ``scenarios/NAME.py``; returns (its pid, its events by name)."""
+    proc = subprocess.Popen([sys.executable, str(SCENARIOS / f"{name}.py"), *args],
+                            stdout=subprocess.PIPE, text=True, cwd=SCENARIOS)
+    events = {}
+    for line in proc.stdout:
+        event = json.loads(line)
+        events.setdefault(event["event"], event)
+    proc.wait(120)
+    time.sleep(settle)
+    return proc.pid, events
+
+
+def firing(ctx, rule: str, pid: int | None = None) -> list:
+    return [a for a in ctx.alerts.recent() if a.rule == rule and a.state == "firing"
+            and (pid is None or a.subject.pid == pid)]
