@@ -15,7 +15,7 @@ def helper(tmp_path_factory):
 def test_fork_storm_at_a_fixed_rate_keeps_the_rate(helper):
     run = workloads.fork_storm(helper, 0.5, 400)
     assert run.name == "fork@400/s"
-    assert 150 <= run.created <= 201  # never ahead of schedule; a loaded host may fall behind
+    assert 100 <= run.created <= 201  # never ahead of schedule; a loaded host may fall behind
     assert 0.45 < run.seconds < 2.0
 
 
