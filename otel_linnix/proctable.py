@@ -135,13 +135,8 @@ class ProcessTable:
         proc.exec_count += 1
 
     def _exit(self, rec: ProcessExit) -> None:
-        key = rec.key
-        proc = self._procs.pop(key, None)
-        if proc is None:
+        if not self._drop(rec.key):
             return
-        if self._by_pid.get(rec.pid) == key:
-            del self._by_pid[rec.pid]
-        self._unlink_child(proc.ppid, rec.pid)
         # Orphans: the kernel re-parents them to a subreaper or init; until the receiver learns
         # the real new parent (set_parent), point them at init.
         for child_pid in self._children.pop(rec.pid, set()):
@@ -175,13 +170,15 @@ class ProcessTable:
             self._drop(oldest)
             self._evicted.add()
 
-    def _drop(self, key: ProcessKey) -> None:
+    def _drop(self, key: ProcessKey) -> bool:
+        """Forget one lifetime; False if it was not known."""
         proc = self._procs.pop(key, None)
         if proc is None:
-            return
+            return False
         if self._by_pid.get(proc.pid) == key:
             del self._by_pid[proc.pid]
         self._unlink_child(proc.ppid, proc.pid)
+        return True
 
     def _unlink_child(self, ppid: int, pid: int) -> None:
         kids = self._children.get(ppid)

@@ -30,7 +30,11 @@ def _v1_group(controller: str, name: str, settings: dict) -> str | None:
     root = f"/sys/fs/cgroup/{controller}"
     if not os.path.isdir(root) or not os.access(root, os.W_OK):
         return None
-    path = f"{root}/{name}"
+    return _join(root, f"{root}/{name}", settings)
+
+
+def _join(root: str, path: str, settings: dict) -> str | None:
+    """Create the group, apply ``settings``, move this process in, and remove it at exit."""
     try:
         os.makedirs(path, exist_ok=True)
         for key, value in settings.items():
@@ -55,23 +59,14 @@ def _remove(root: str, path: str) -> None:
 
 
 def _v2_group(name: str, settings: dict) -> str | None:
-    path = f"{V2}/{name}"
     try:
         with open(f"{V2}/cgroup.subtree_control") as fh:
             enabled = fh.read().split()
-        wanted = {k.split(".")[0] for k in settings}
-        if not wanted <= set(enabled):
-            return None
-        os.makedirs(path, exist_ok=True)
-        for key, value in settings.items():
-            with open(f"{path}/{key}", "w") as fh:
-                fh.write(str(value))
-        with open(f"{path}/cgroup.procs", "w") as fh:
-            fh.write(str(os.getpid()))
-        atexit.register(_remove, V2, path)
-        return path
     except OSError:
         return None
+    if not {k.split(".")[0] for k in settings} <= set(enabled):
+        return None
+    return _join(V2, f"{V2}/{name}", settings)
 
 
 def confine(name: str, pids_max: int | None = None, memory_max: int | None = None,
