@@ -166,9 +166,7 @@ class OTLPExporter(Exporter):
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            with self._lock:
-                if not self._queue:
-                    self._lock.wait(self._batch_timeout)
+            self._fill_batch()
             self._process(self._take())
             self._replay_spool()
             if Signal.METRICS in self._signals:
@@ -177,6 +175,21 @@ class OTLPExporter(Exporter):
                     self._deliver(Signal.METRICS, request)
             self._aged()
             self._busy = False
+
+    def _fill_batch(self) -> None:
+        """Wait for the first record, then up to ``batch.timeout`` more (or ``batch.max_size``
+        records): one request per receiver batch would cost a round trip per few spans."""
+        with self._lock:
+            if not self._queue:
+                self._lock.wait(self._batch_timeout)
+            if not self._queue:
+                return
+            deadline = time.monotonic() + self._batch_timeout
+            while self._queued < self._batch_max and not self._stopped:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._lock.wait(remaining)
 
     def _process(self, items) -> None:
         """One request per signal per ``batch.max_size`` records (keeps requests well under

@@ -35,7 +35,7 @@ FACTORY = Factory(
     type="ebpf_process",
     kind=Kind.RECEIVER,
     schema=_SCHEMA,
-    defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "100ms",
+    defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "50ms",
               "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
               "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True},
     create=_create,

@@ -71,7 +71,7 @@ def test_spool_byte_cap_refuses_new_requests_and_keeps_old_ones(make_exporter, t
         "directory": str(tmp_path / "spool"), "max_size": "20KiB"}))
     for seed in range(40):
         exporter.consume(Signal.TRACES, random_tree(30, seed=seed, first_pid=1000 + 100 * seed))
-        time.sleep(0.02)
+        time.sleep(0.08)  # longer than batch.timeout: one request (~15 KiB) per tree
     assert wait(lambda: counted(ctx, "otel_linnix.exporter.dropped", reason="spool_full") >= 1)
     files = list((tmp_path / "spool").glob("*.pb"))
     assert files and sum(f.stat().st_size for f in files) <= 20 * 1024
