@@ -74,7 +74,9 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
     lt.parent_start_ns = task_start(parent);
     lt.ppid = task_tgid(parent);
     lt.cgroup_id = bpf_get_current_cgroup_id();
-    if (lifetimes.insert(&tgid, &lt) != 0)
+    /* update, not insert: an entry left by a process whose exit came before the exit program
+     * was attached must not block the pid's next lifetime. Fails only when the map is full. */
+    if (lifetimes.update(&tgid, &lt) != 0)
         count_lost(LOST_LIFETIME);
 
     struct fork_event *e = events.ringbuf_reserve(sizeof(struct fork_event));
