@@ -174,3 +174,47 @@ def test_reload_keeps_old_rules_when_the_new_file_is_invalid(ctx, tmp_path):
     (tmp_path / "rules.yaml").write_text(good.replace("10", "20"))
     proc.reload()
     assert [d.rule["threshold"] for d in proc.engine.detectors] == [20]
+
+
+def test_runaway_tree_fires_on_a_growing_tree_and_not_on_a_big_stable_one(ctx, tmp_path):
+    rules = "rules:\n  - {name: runaway, type: runaway_tree, threshold: 50, window: 2s}\n"
+    proc = make(ctx, rules, tmp_path)
+    tree = ProcessTreeBuilder()
+    root = tree.spawn(1, comm="svc")
+    for _ in range(40):  # 40 live children, then steady for 5 s: below threshold
+        tree.advance(NS // 100)
+        tree.spawn(root, comm="worker")
+    for _ in range(5):
+        tree.advance(NS)
+        tree.spawn(root, comm="tick")
+    steady = feed(proc, ctx, tree.records(), batch=5)
+    assert [a for a in steady if a.rule == "runaway"] == []
+    start = len(tree.records())
+    for _ in range(60):  # keeps growing past the threshold
+        tree.advance(NS // 20)
+        tree.spawn(root, comm="worker")
+    grown = feed(proc, ctx, tree.records()[start:], batch=5)
+    fired = [a for a in grown if a.rule == "runaway"]
+    assert len(fired) == 1 and fired[0].subject.pid == root
+    assert fired[0].evidence["live"] >= 50
+
+
+def test_short_job_flood_counts_only_short_children(ctx, tmp_path):
+    rules = ("rules:\n  - {name: flood, type: short_job_flood, threshold: 30, window: 5s,"
+             " max_lifetime: 100ms}\n")
+    proc = make(ctx, rules, tmp_path)
+    tree = ProcessTreeBuilder()
+    cron = tree.spawn(1, comm="cron")
+    for _ in range(40):  # children living exactly max_lifetime: not "short", not a flood
+        child = tree.spawn(cron, comm="job")
+        tree.advance(NS // 10)
+        tree.exit(child)
+    assert [a for a in feed(proc, ctx, tree.records(), batch=5) if a.rule == "flood"] == []
+    start = len(tree.records())
+    for _ in range(40):  # 40 children living 5 ms each within 2 s
+        child = tree.spawn(cron, comm="job")
+        tree.advance(NS // 200)
+        tree.exit(child)
+        tree.advance(NS // 20)
+    flood = [a for a in feed(proc, ctx, tree.records()[start:], batch=5) if a.rule == "flood"]
+    assert len(flood) == 1 and flood[0].subject.pid == cron
