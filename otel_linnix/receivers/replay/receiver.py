@@ -14,6 +14,7 @@ from otel_linnix import recording
 from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
+from otel_linnix.redact import redact_argv
 from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessSample, ProcessStart, Record
 
 _TIME_FIELDS = {
@@ -41,6 +42,16 @@ def shift(rec: Record, delta: int) -> Record:
     """The record moved by ``delta`` ns (zero stays zero: it means unknown)."""
     changes = {f: getattr(rec, f) + delta for f in _TIME_FIELDS[type(rec)] if getattr(rec, f)}
     return dataclasses.replace(rec, **changes)
+
+
+def _redacted(rec: Record) -> Record:
+    """A receiver redacts at the source, whatever wrote the recording (a hand-made fixture, an
+    older build): argv secrets never go further than this."""
+    argv = getattr(rec, "argv", None)
+    if not argv:
+        return rec
+    clean = redact_argv(argv)
+    return rec if clean == argv else dataclasses.replace(rec, argv=clean)
 
 
 class ReplayReceiver(Receiver):
@@ -124,6 +135,7 @@ class ReplayReceiver(Receiver):
         batch.clear()
 
     def _emit(self, batch: list[Record]) -> None:
+        batch = [_redacted(r) for r in batch]
         self._ctx.process_table.apply(batch)
         self.consumer.consume(batch)
         self.replayed += len(batch)

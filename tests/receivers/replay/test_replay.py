@@ -119,3 +119,28 @@ def test_path_is_required():
                "service": {"pipelines": {"logs": {"receivers": ["replay"],
                                                   "exporters": ["debug"]}}}})
     assert info.value.lines() == ["receivers.replay: path is a required property"]
+
+
+def test_planted_secrets_never_reach_an_exporter(tmp_path):
+    """A recording with secrets in argv, replayed to the OTLP file exporter: none in the output."""
+    from otel_linnix.config import build
+    from otel_linnix.service import Service
+
+    tree = ProcessTreeBuilder()
+    pid = tree.spawn(1, comm="app", exe="/usr/bin/app",
+                     argv=("app", "--password=hunter2", "API_TOKEN=tok-123456789"))
+    tree.exit(pid)
+    rec = tmp_path / "rec.jsonl"
+    write_recording(rec, tree.records(), test_context().host)
+    out = tmp_path / "out.jsonl"
+    raw = {"receivers": {"replay": {"path": str(rec)}},
+           "exporters": {"file": {"path": str(out)}, "debug": {"verbosity": "detailed"}},
+           "service": {"pipelines": {s: {"receivers": ["replay"], "exporters": ["file", "debug"]}
+                                     for s in ("traces", "logs")}}}
+    service = Service(build(raw), test_context())
+    service.start()
+    time.sleep(0.5)
+    service.shutdown(5)
+    text = out.read_text()
+    assert "--password=***" in text
+    assert "hunter2" not in text and "tok-123456789" not in text
