@@ -152,8 +152,14 @@ def build_app(ctx: AgentContext, hub: EventHub, registry, max_streams: int) -> S
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue(maxsize=1000)
 
+        def offer(alert):
+            if queue.full():
+                hub.dropped_alerts.add()  # a client this far behind loses alerts, counted
+            else:
+                queue.put_nowait(alert)
+
         def listener(alert):
-            loop.call_soon_threadsafe(lambda: queue.full() or queue.put_nowait(alert))
+            loop.call_soon_threadsafe(offer, alert)
 
         unsubscribe = ctx.alerts.subscribe(listener)
         streams["open"] += 1

@@ -50,6 +50,8 @@ class EventHub:
         t = ctx.telemetry
         self.dropped_clients = t.counter("otel_linnix.api.stream.dropped_clients",
                                          "SSE clients disconnected for not keeping up")
+        self.dropped_alerts = t.counter("otel_linnix.api.alerts.dropped",
+                                        "Alerts not sent to an SSE client that fell behind")
         t.gauge("otel_linnix.api.stream.clients", "Connected SSE clients",
                 callback=lambda: len(self.clients))
         self._unsubscribe = ctx.bus.subscribe(self.publish)

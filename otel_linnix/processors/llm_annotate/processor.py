@@ -100,6 +100,8 @@ class LLMAnnotateProcessor(Processor):
             annotation = self.annotate(alert)
             annotated = replace(alert, annotation=annotation)
             self._ctx.alerts.add(annotated)
+            if len(self._done) == self._done.maxlen:  # nobody drained: the oldest goes, counted
+                self._dropped.add()
             self._done.append(annotated)
             self._recent.append({"alert_id": alert.id, "rule": alert.rule, **annotation})
 
