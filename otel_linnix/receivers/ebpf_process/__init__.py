@@ -19,6 +19,9 @@ _SCHEMA = {
         "max_lifetimes": {"type": "integer", "minimum": 1024, "maximum": 4194304,
                           "description": "live processes the kernel side can track"},
         "exec_events": {"type": "boolean", "description": "forward exec records downstream"},
+        "cgroup_prefix": {"type": "string",
+                          "description": "only forward records and samples of processes whose "
+                                         "cgroup path starts with this (a sidecar); empty: all"},
         "seed_from_proc": {"type": "boolean",
                            "description": "learn processes older than the agent from /proc"},
     },
@@ -37,7 +40,8 @@ FACTORY = Factory(
     schema=_SCHEMA,
     defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "50ms",
               "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
-              "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True},
+              "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True,
+              "cgroup_prefix": ""},
     create=_create,
     description="fork / exec / exit from eBPF tracepoints, CPU / memory / fd sampling from /proc",
 )

@@ -13,6 +13,7 @@ from dataclasses import replace
 from otel_linnix import procfs
 from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
+from otel_linnix.receivers.ebpf_process.cgroups import CgroupPaths
 from otel_linnix.receivers.ebpf_process.decode import Decoder
 from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
@@ -27,6 +28,8 @@ class EbpfProcessReceiver(Receiver):
         self._config = config
         self._interval = parse_duration(config["sample_interval"])
         self._poll_s = parse_duration(config["poll_interval"])
+        self._prefix = config["cgroup_prefix"]
+        self._cgroups = CgroupPaths()
         self._decoder = Decoder(config["argv_max_args"], config["argv_max_bytes"])
         self._sampler = Sampler(config["sample_top_n"])
         self._raw: list[bytes] = []
@@ -93,7 +96,9 @@ class EbpfProcessReceiver(Receiver):
             kind = type(rec)
             if kind is ProcessStart:
                 parent = table.get(rec.ppid)
-                rec.cgroup_path = parent.cgroup_path if parent else procfs.read_cgroup(rec.pid)
+                same = parent is not None and parent.cgroup_id == rec.cgroup_id and parent.cgroup_path
+                rec.cgroup_path = parent.cgroup_path if same else (
+                    self._cgroups.path(rec.cgroup_id) or procfs.read_cgroup(rec.pid))
             elif kind is ProcessExit:
                 known = table.get_key(rec.key)
                 if known is not None:
@@ -110,7 +115,18 @@ class EbpfProcessReceiver(Receiver):
                 table.set_parent(pid, stat.ppid)
         if not self._config["exec_events"]:  # the table still learnt exe/argv from them
             out = [r for r in out if type(r) is not ProcessExec]
-        self.consumer.consume(out)
+        if self._prefix:
+            out = [r for r in out if self._in_scope(r)]
+        if out:
+            self.consumer.consume(out)
+
+    def _in_scope(self, rec: Record) -> bool:
+        """cgroup_prefix (a sidecar watching one container): keep only that cgroup's records."""
+        path = getattr(rec, "cgroup_path", None)
+        if path is None:
+            proc = self._ctx.process_table.get(rec.pid)
+            path = proc.cgroup_path if proc else procfs.read_cgroup(rec.pid)
+        return path.startswith(self._prefix)
 
     def _account_lost(self) -> None:
         for reason, total in self._probe.lost().items():
@@ -124,6 +140,8 @@ class EbpfProcessReceiver(Receiver):
         while not self._stop.wait(self._interval):
             t0 = time.monotonic()
             samples = self._sampler.tick(self._ctx.watched.keys())
+            if self._prefix:
+                samples = [x for x in samples if procfs.read_cgroup(x.pid).startswith(self._prefix)]
             for pid, ppid in self._sampler.parents.items():
                 proc_ppid = self._ctx.process_table.get(pid)
                 if proc_ppid is not None and proc_ppid.ppid != ppid:

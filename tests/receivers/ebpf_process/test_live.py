@@ -138,3 +138,35 @@ def test_starts_quickly_and_unloads_everything():
     print(f"\nreceiver start took {started:.2f} s")
     assert started < 10  # the 2 s is reported (bench), not a timed unit-test bound
     assert not (during - before) & after, "BPF programs left loaded after shutdown"
+
+
+def _v2_root():
+    for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        if os.path.exists(f"{root}/cgroup.procs") and os.path.exists(f"{root}/cgroup.subtree_control"):
+            return root
+    return None
+
+
+@pytest.mark.skipif(_v2_root() is None, reason="no cgroup v2 hierarchy mounted")
+def test_cgroup_prefix_keeps_one_cgroup_only():
+    root = _v2_root()
+    name = f"otel-linnix-scope-test-{os.getpid()}"
+    os.makedirs(f"{root}/{name}", exist_ok=True)
+    script = (f"echo $$ > {root}/{name}/cgroup.procs; "
+              "for i in 1 2 3; do /bin/true scoped-$i; done; sleep 0.2")
+    try:
+        with live_receiver(cgroup_prefix=f"/{name}") as (receiver, sink, ctx):
+            outside = subprocess.run(["/bin/true", "outside"])
+            inside = subprocess.Popen(["/bin/sh", "-c", script])
+            inside.wait()
+            # the shell itself was forked outside and moved in: only its children are in scope
+            assert sink.wait_for(lambda recs: sum(type(r) is ProcessExit and r.exe == "/bin/true"
+                                                  for r in recs) >= 3, 10)
+            time.sleep(0.3)
+    finally:
+        os.rmdir(f"{root}/{name}")
+    exits = [r for r in sink.records if type(r) is ProcessExit]
+    assert [r.argv for r in exits if r.exe == "/bin/true"] == [
+        ("/bin/true", f"scoped-{i}") for i in (1, 2, 3)]
+    assert all(r.cgroup_path.startswith(f"/{name}") for r in exits)
+    assert outside.returncode == 0
