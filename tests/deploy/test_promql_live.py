@@ -93,6 +93,9 @@ def test_every_dashboard_expression_parses_and_returns_data(tmp_path):
     try:
         wait_for_endpoint(f"http://127.0.0.1:{prom_port}/metrics", agent)
         with prometheus_server({"otel-linnix": [f"127.0.0.1:{prom_port}"]}) as prom:
+            # Prometheus scrapes a new target only after its discovery delay (~5-10 s): a
+            # workload finished before the first scrape would leave every rate() at zero
+            assert prom.wait_for("up == 1", timeout=60)
             workload()
             assert prom.wait_for("rate(otel_linnix_process_exits_total[1m]) > 0", timeout=60)
             deadline = time.monotonic() + 60
