@@ -166,3 +166,15 @@ Record = Union[ProcessStart, ProcessExec, ProcessExit, ProcessSample, Alert]
 RECORD_TYPES = (ProcessStart, ProcessExec, ProcessExit, ProcessSample, Alert)
 
 SEVERITIES = ("info", "warning", "critical")
+
+
+def record_time(rec: Record) -> int:
+    """When a record happened (the clock replay paces itself by)."""
+    kind = type(rec)
+    if kind is ProcessStart:
+        return rec.start_ns
+    if kind is ProcessExit:
+        return rec.exit_ns
+    if kind is Alert:
+        return rec.last_seen_ns
+    return rec.ts_ns

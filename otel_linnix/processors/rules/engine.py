@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from otel_linnix.config.types import parse_duration
 from otel_linnix.processors.rules.detectors import DETECTORS, NS, WATCHING, Detector, Finding
-from otel_linnix.records import Alert
+from otel_linnix.records import Alert, record_time
 
 #: Detectors are evaluated at most this often (record time): some read the whole table.
 EVAL_INTERVAL_NS = 250_000_000
@@ -33,7 +33,7 @@ class Engine:
         for rec in records:
             for det in self.detectors:
                 det.observe(rec)
-            ts = _time_of(rec)
+            ts = record_time(rec)
             if ts > self.now:
                 self.now = ts
         if self.now - self._last_eval < EVAL_INTERVAL_NS:
@@ -91,11 +91,3 @@ class Engine:
         if len(self.cooldown_until) > 10000:  # bounded: forget expired cooldowns
             self.cooldown_until = {k: v for k, v in self.cooldown_until.items() if v > now}
         return out
-
-
-def _time_of(rec) -> int:
-    for name in ("exit_ns", "ts_ns", "last_seen_ns", "start_ns"):
-        value = getattr(rec, name, 0)
-        if value:
-            return value
-    return 0

@@ -15,7 +15,15 @@ from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
 from otel_linnix.redact import redact_argv
-from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessSample, ProcessStart, Record
+from otel_linnix.records import (
+    Alert,
+    ProcessExec,
+    ProcessExit,
+    ProcessSample,
+    ProcessStart,
+    Record,
+    record_time,
+)
 
 _TIME_FIELDS = {
     ProcessStart: ("start_ns", "parent_start_ns"),
@@ -24,18 +32,6 @@ _TIME_FIELDS = {
     ProcessSample: ("start_ns", "ts_ns"),
     Alert: ("first_seen_ns", "last_seen_ns"),
 }
-
-
-def record_time(rec: Record) -> int:
-    """When a record happened (the clock replay paces itself by)."""
-    kind = type(rec)
-    if kind is ProcessStart:
-        return rec.start_ns
-    if kind is ProcessExit:
-        return rec.exit_ns
-    if kind is Alert:
-        return rec.last_seen_ns
-    return rec.ts_ns
 
 
 def shift(rec: Record, delta: int) -> Record:
