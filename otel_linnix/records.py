@@ -143,6 +143,10 @@ class AlertSubject:
     exe: str = ""
     container_id: str = ""
     cgroup_path: str = ""
+    #: The culprit's command line, already redacted and bounded (never raw argv).
+    argv: tuple[str, ...] = ()
+    #: Kubernetes pod uid from the culprit's cgroup, when it runs in a pod.
+    pod_uid: str = ""
 
 
 @dataclass(slots=True)
