@@ -136,7 +136,12 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     if (len > 0 && len <= ARGS_LEN && bpf_probe_read_user(s->args, len, (void *)arg_start) != 0)
         len = 0;
     s->args_len = len;
-    if (events.ringbuf_output(s, sizeof(*s), 0) != 0)
+    /* Only the argv bytes in use go out: most command lines are far shorter than ARGS_LEN,
+     * and copying the whole 4 KiB per exec was most of an exec's ring-buffer traffic. */
+    u64 size = offsetof(struct exec_event, args) + len;
+    if (size > sizeof(*s))
+        size = sizeof(*s);
+    if (events.ringbuf_output(s, size, 0) != 0)
         count_lost(LOST_RINGBUF);
     return 0;
 }

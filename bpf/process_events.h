@@ -44,7 +44,7 @@ struct exec_event {
     u32 pad;
     char comm[COMM_LEN];
     char filename[FILENAME_LEN];
-    char args[ARGS_LEN];
+    char args[ARGS_LEN];   /* last: the record is cut after args_len bytes of it */
 };
 
 /* One complete lifetime, emitted when the last thread of the group exits. */

@@ -35,6 +35,9 @@ LAYOUTS: dict[str, list[tuple[str, str]]] = {
 STRUCTS = {name: struct.Struct("<" + "".join(code for _, code in fields))
            for name, fields in LAYOUTS.items()}
 FORK, EXEC, EXIT = STRUCTS["fork_event"], STRUCTS["exec_event"], STRUCTS["exit_event"]
+#: An exec record goes out cut after its used argv bytes: everything before ``args`` is fixed.
+EXEC_HEAD = struct.Struct("<" + "".join(code for name, code in LAYOUTS["exec_event"]
+                                        if name != "args"))
 
 
 def offsets(name: str) -> dict[str, int]:

@@ -9,7 +9,14 @@ from __future__ import annotations
 import struct
 from typing import Callable, Iterable
 
-from otel_linnix.receivers.ebpf_process.contract import EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EXEC, EXIT, FORK
+from otel_linnix.receivers.ebpf_process.contract import (
+    EVENT_EXEC,
+    EVENT_EXIT,
+    EVENT_FORK,
+    EXEC_HEAD,
+    EXIT,
+    FORK,
+)
 from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
 from otel_linnix.redact import bound_argv, redact_argv
 
@@ -62,7 +69,8 @@ class Decoder:
         return ProcessStart(pid, ppid, start, pstart, uid, gid, _text(comm), cgid)
 
     def _exec(self, raw: bytes) -> ProcessExec:
-        (_, pid, uid, args_len, ts, start, truncated, _, comm, filename, args) = EXEC.unpack_from(raw)
+        (_, pid, uid, args_len, ts, start, truncated, _, comm, filename) = EXEC_HEAD.unpack_from(raw)
+        args = raw[EXEC_HEAD.size:EXEC_HEAD.size + args_len]
         argv, cut = bound_argv(split_args(args, args_len), self._max_args, self._max_bytes)
         return ProcessExec(pid, start, ts, _text(comm), _text(filename), redact_argv(argv),
                            bool(truncated) or cut, uid)

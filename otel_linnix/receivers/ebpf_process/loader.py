@@ -1,30 +1,29 @@
-"""Compile, load and attach the BPF program; read its loss counters; unload it.
+"""Load the BPF program through the loader process; read its ring buffer and loss counters.
 
 Preconditions are checked first so a user sees "needs root" or "no BTF" rather than a compiler
-dump. Compilation uses bcc (Debian's python3-bpfcc) against the installed headers, with every
-struct offset taken from the running kernel's BTF.
+dump. Compilation happens in ``bpfload`` (bcc, Debian's python3-bpfcc, against the installed
+headers, with every struct offset taken from the running kernel's BTF), never in this process.
 """
 
 from __future__ import annotations
 
-import ctypes
+import json
+import mmap
 import os
+import socket
 import subprocess
-from importlib import resources
-from typing import Callable
+import sys
 
 from otel_linnix.receivers.ebpf_process import btf
+from otel_linnix.receivers.ebpf_process.bpfsys import PerCpuU64Array
 from otel_linnix.receivers.ebpf_process.contract import LOST_LIFETIME, LOST_RINGBUF
+from otel_linnix.receivers.ebpf_process.ringbuf import RingBuffer
 
 TRACEFS = "/sys/kernel/tracing"
 
 
 class LoadError(RuntimeError):
     pass
-
-
-def _bpf_dir() -> str:
-    return str(resources.files("otel_linnix.data").joinpath("bpf"))
 
 
 def check_preconditions() -> None:
@@ -39,53 +38,66 @@ def check_preconditions() -> None:
         if not os.path.isdir(f"{TRACEFS}/events"):
             raise LoadError(f"tracefs is not mounted at {TRACEFS} and mounting it failed: "
                             f"mount -t tracefs nodev {TRACEFS}")
-    try:
-        import bcc  # noqa: F401
-    except ImportError:
-        raise LoadError("bcc is not importable: install Debian's python3-bpfcc and run from a "
-                        "virtualenv made with --system-site-packages (make setup does)") from None
 
 
 class Probe:
-    """The loaded program. ``poll`` hands raw records to ``on_record``."""
+    """The loaded program, as the file descriptors the loader process handed over.
 
-    def __init__(self, on_record: Callable[[bytes], None], ringbuf_pages: int = 1024,
-                 max_lifetimes: int = 131072) -> None:
+    ``read`` returns the raw records the kernel produced since the last call, decoded by the
+    caller in one batch; ``close`` detaches the programs by closing their attachments.
+    """
+
+    def __init__(self, ringbuf_pages: int = 1024, max_lifetimes: int = 131072,
+                 timeout: float = 120.0) -> None:
         check_preconditions()
-        from bcc import BPF
-
-        try:
-            offsets = btf.offsets()
-        except btf.BTFError as exc:
-            raise LoadError(str(exc)) from None
-        bpf_dir = _bpf_dir()
-        cflags = [f"-D{name}={value}" for name, value in offsets.items()]
-        cflags += [f"-DRINGBUF_PAGES={ringbuf_pages}", f"-DMAX_LIFETIMES={max_lifetimes}",
-                   f"-I{bpf_dir}", "-Wno-macro-redefined"]
-        try:
-            self._bpf = BPF(src_file=f"{bpf_dir}/process_events.bpf.c".encode(), cflags=cflags)
-        except Exception as exc:
-            raise LoadError(f"could not compile/load the BPF program: {exc}") from None
-
-        def callback(_ctx, data, size):
-            on_record(ctypes.string_at(data, size))
-
-        self._callback = callback  # keep a reference: bcc holds only a C pointer
-        self._bpf["events"].open_ring_buffer(callback)
+        spec = {"source": "process_events.bpf.c", "maps": ["events", "lost"],
+                "defines": {"RINGBUF_PAGES": ringbuf_pages, "MAX_LIFETIMES": max_lifetimes}}
+        self.info, fds = _run_loader(spec, timeout)
+        self._fds = fds
+        maps = self.info["maps"]
+        self._ring = RingBuffer(fds[maps["events"]], ringbuf_pages * mmap.PAGESIZE)
+        self._lost = PerCpuU64Array(fds[maps["lost"]])
         self._closed = False
 
-    def poll(self, timeout_ms: int) -> None:
-        self._bpf.ring_buffer_poll(timeout_ms)
+    def read(self) -> list[bytes]:
+        return self._ring.read()
 
     def lost(self) -> dict[str, int]:
-        table = self._bpf["lost"]
-        return {"ringbuf": sum(table[ctypes.c_int(LOST_RINGBUF)]),
-                "lifetime_map": sum(table[ctypes.c_int(LOST_LIFETIME)])}
-
-    def live_lifetimes(self) -> int:
-        return len(self._bpf["lifetimes"])
+        return {"ringbuf": self._lost.sum(LOST_RINGBUF),
+                "lifetime_map": self._lost.sum(LOST_LIFETIME)}
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._bpf.cleanup()
+            self._ring.close()
+            for fd in self._fds:
+                os.close(fd)
+
+
+def _run_loader(spec: dict, timeout: float) -> tuple[dict, list[int]]:
+    """Start ``bpfload`` with one end of a socket pair; receive its description and fds."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with ours:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "otel_linnix.receivers.ebpf_process.bpfload",
+             str(theirs.fileno()), json.dumps(spec)],
+            pass_fds=(theirs.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        theirs.close()
+        ours.settimeout(timeout)
+        try:
+            msg, fds, _, _ = socket.recv_fds(ours, 1 << 16, 64)
+        except (socket.timeout, OSError) as exc:
+            proc.kill()
+            raise LoadError(f"the BPF loader process did not answer in {timeout:.0f}s: {exc}") \
+                from None
+        finally:
+            _, err = proc.communicate(timeout=timeout)
+    if not msg:
+        raise LoadError(f"the BPF loader process exited with {proc.returncode}: "
+                        f"{err.decode(errors='replace').strip()[-2000:]}")
+    desc = json.loads(msg)
+    if "error" in desc:
+        for fd in fds:
+            os.close(fd)
+        raise LoadError(desc["error"] + (f"\n{desc['detail']}" if desc.get("detail") else ""))
+    return desc, fds

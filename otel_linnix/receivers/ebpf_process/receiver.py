@@ -32,7 +32,6 @@ class EbpfProcessReceiver(Receiver):
         self._cgroups = CgroupPaths()
         self._decoder = Decoder(config["argv_max_args"], config["argv_max_bytes"])
         self._sampler = Sampler(config["sample_top_n"])
-        self._raw: list[bytes] = []
         self._probe: Probe | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -48,8 +47,7 @@ class EbpfProcessReceiver(Receiver):
 
     def start(self) -> None:
         t0 = time.monotonic()
-        self._probe = Probe(self._raw.append, self._config["ringbuf_pages"],
-                            self._config["max_lifetimes"])
+        self._probe = Probe(self._config["ringbuf_pages"], self._config["max_lifetimes"])
         seeded = seed(self._ctx.process_table, self._config["argv_max_args"],
                       self._config["argv_max_bytes"]) if self._config["seed_from_proc"] else 0
         for target, name in ((self._poll_loop, "ebpf-poll"), (self._sample_loop, "ebpf-sample")):
@@ -78,12 +76,9 @@ class EbpfProcessReceiver(Receiver):
             self._drain()
 
     def _drain(self) -> None:
-        self._probe.poll(0)
-        if not self._raw:
-            self._account_lost()
-            return
-        raws, self._raw[:] = self._raw[:], []
-        self._publish(self._decoder.decode(raws))
+        raws = self._probe.read()
+        if raws:
+            self._publish(self._decoder.decode(raws))
         self._account_lost()
 
     def _publish(self, records: list[Record]) -> None:
