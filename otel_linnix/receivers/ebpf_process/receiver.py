@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from collections import Counter
 
 from otel_linnix import procfs
 from otel_linnix.component import CreateSettings, Receiver
@@ -82,38 +82,31 @@ class EbpfProcessReceiver(Receiver):
         self._account_lost()
 
     def _publish(self, records: list[Record]) -> None:
-        """Apply each record to the table in order, joining what the table knows into it first
-        (a fork inherits its parent's cgroup; an exit gets the exe / argv its exec recorded)."""
+        """Into the table (which joins what it knows into each record), then downstream."""
         table = self._ctx.process_table
-        out: list[Record] = []
-        orphans: list[int] = []
-        for rec in records:
-            kind = type(rec)
-            if kind is ProcessStart:
-                parent = table.get(rec.ppid)
-                same = parent is not None and parent.cgroup_id == rec.cgroup_id and parent.cgroup_path
-                rec.cgroup_path = parent.cgroup_path if same else (
-                    self._cgroups.path(rec.cgroup_id) or procfs.read_cgroup(rec.pid))
-            elif kind is ProcessExit:
-                known = table.get_key(rec.key)
-                if known is not None:
-                    rec = replace(rec, exe=known.exe, argv=known.argv,
-                                  argv_truncated=known.argv_truncated,
-                                  cgroup_path=known.cgroup_path)
-                orphans += [c.pid for c in table.children(rec.pid)]
-            table.apply((rec,))
-            self._counts[kind].add()
-            out.append(rec)
+        orphans = table.ingest(records, self._cgroup_of)
         for pid in orphans:  # the kernel re-parented them: learn to whom
             stat = procfs.read_stat(pid)
             if stat is not None:
                 table.set_parent(pid, stat.ppid)
+        self._count(records)
+        out = records
         if not self._config["exec_events"]:  # the table still learnt exe/argv from them
             out = [r for r in out if type(r) is not ProcessExec]
         if self._prefix:
             out = [r for r in out if self._in_scope(r)]
         if out:
             self.consumer.consume(out)
+
+    def _cgroup_of(self, rec: ProcessStart) -> str:
+        return self._cgroups.path(rec.cgroup_id) or procfs.read_cgroup(rec.pid)
+
+    def _count(self, records: list[Record]) -> None:
+        """Per batch, not per record: a counter update takes a lock."""
+        kinds = Counter(map(type, records))
+        for kind, counter in self._counts.items():
+            if kinds[kind]:
+                counter.add(kinds[kind])
 
     def _in_scope(self, rec: Record) -> bool:
         """cgroup_prefix (a sidecar watching one container): keep only that cgroup's records."""
