@@ -75,9 +75,15 @@ def _is_tree_root_parent(ppid: int) -> bool:
 class ProcessTable:
     """Bounded map of live processes with a pid index and a children index."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY, telemetry: Telemetry | None = None):
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, telemetry: Telemetry | None = None,
+                 exited_capacity: int = 65536):
         self.capacity = capacity
         self._procs: OrderedDict[ProcessKey, Process] = OrderedDict()
+        #: Recently exited lifetimes → their tree root, oldest first (bounded, like Tetragon's
+        #: process cache keeps exited entries a while): late children, late alerts and the
+        #: exporters, which run behind the table, still find the tree a lifetime belonged to.
+        self._exited: OrderedDict[ProcessKey, ProcessKey] = OrderedDict()
+        self._exited_capacity = exited_capacity
         self._by_pid: dict[int, ProcessKey] = {}
         self._children: dict[int, set[int]] = {}
         self._lock = threading.RLock()
@@ -167,7 +173,7 @@ class ProcessTable:
             proc.container_id = parent.container_id
         elif rec.cgroup_path:
             proc.container_id = identify(rec.cgroup_path).container_id
-        proc.tree_root = self._tree_root_for(rec.ppid, proc.key)
+        proc.tree_root = self._tree_root_for(rec.ppid, proc.key, rec.parent_start_ns)
         self._put(proc)
 
     def _exec(self, rec: ProcessExec) -> None:
@@ -180,7 +186,15 @@ class ProcessTable:
         proc.exec_count += 1
 
     def _exit(self, rec: ProcessExit) -> None:
-        if not self._drop(rec.key):
+        key = rec.key
+        proc = self._procs.get(key)
+        rec.tree_root = proc.tree_root if proc is not None else \
+            self._tree_root_for(rec.ppid, key, rec.parent_start_ns)
+        exited = self._exited
+        exited[key] = rec.tree_root
+        if len(exited) > self._exited_capacity:
+            exited.popitem(last=False)
+        if proc is None or not self._drop(key):
             return
         # Orphans: the kernel re-parents them to a subreaper or init; until the receiver learns
         # the real new parent (set_parent), point them at init.
@@ -195,11 +209,16 @@ class ProcessTable:
         if proc is not None:
             proc.last_sample = rec
 
-    def _tree_root_for(self, ppid: int, own_key: ProcessKey) -> ProcessKey:
+    def _tree_root_for(self, ppid: int, own_key: ProcessKey, parent_start_ns: int = 0
+                       ) -> ProcessKey:
         if _is_tree_root_parent(ppid):
             return own_key
         parent = self._live(ppid)
-        return parent.tree_root if parent is not None else own_key
+        if parent is not None:
+            return parent.tree_root
+        if parent_start_ns:  # the parent may have exited already: the recent-exit memory knows
+            return self._exited.get(process_key(ppid, parent_start_ns), own_key)
+        return own_key
 
     def _put(self, proc: Process) -> None:
         key = proc.key
@@ -255,6 +274,15 @@ class ProcessTable:
     def snapshot(self) -> list[Process]:
         with self._lock:
             return [_copy(p) for p in self._procs.values()]
+
+    def tree_root_of(self, key: ProcessKey) -> ProcessKey | None:
+        """The tree root of a live or recently exited lifetime (None: not known)."""
+        with self._lock:
+            proc = self._procs.get(key)
+            return proc.tree_root if proc is not None else self._exited.get(key)
+
+    def is_live(self, key: ProcessKey) -> bool:
+        return key in self._procs
 
     def __len__(self) -> int:
         return len(self._procs)

@@ -102,6 +102,9 @@ class ProcessExit:
     cpu_system_ns: int = 0
     #: True when the agent saw the fork (False: seeded from /proc or started before the agent).
     fork_seen: bool = True
+    #: The process tree's root (one tree → one trace), stamped by the process table at exit:
+    #: derived state, so not part of a record's identity (a replayed record equals its source).
+    tree_root: ProcessKey = field(default=(0, 0), compare=False)
 
     @property
     def key(self) -> ProcessKey:

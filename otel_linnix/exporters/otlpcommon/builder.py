@@ -10,16 +10,31 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope
 from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
 from opentelemetry.proto.metrics.v1.metrics_pb2 import ResourceMetrics, ScopeMetrics
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
 
 from otel_linnix import __version__
 from otel_linnix.component import AgentContext, Signal
+from otel_linnix.exporters.otlpcommon import wire
 from otel_linnix.exporters.otlpcommon.logs import alert_log, process_log
 from otel_linnix.exporters.otlpcommon.metrics import sample_metrics, telemetry_metrics
 from otel_linnix.exporters.otlpcommon.resource import build_resource
 from otel_linnix.exporters.otlpcommon.spans import SpanMapper
 from otel_linnix.host import boot_ns_now
 from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessSample, process_key
+
+
+class EncodedTraces:
+    """A trace export request already in wire form (spans are encoded straight to bytes);
+    ``SerializeToString`` makes it interchangeable with the protobuf requests of the other
+    signals, ``span_count`` saves parsing it back to count."""
+
+    __slots__ = ("payload", "span_count")
+
+    def __init__(self, payload: bytes, span_count: int) -> None:
+        self.payload, self.span_count = payload, span_count
+
+    def SerializeToString(self) -> bytes:  # noqa: N802 - the protobuf message method's name
+        return self.payload
+
 
 REQUEST_TYPES = {Signal.TRACES: ExportTraceServiceRequest,
                  Signal.METRICS: ExportMetricsServiceRequest,
@@ -32,7 +47,8 @@ class RequestBuilder:
         self._ctx = ctx
         self._scope = InstrumentationScope(name="otel-linnix", version=__version__)
         self.spans = SpanMapper(ctx)
-        self._resource = build_resource(ctx.host)
+        self._resource_bytes = build_resource(ctx.host).SerializeToString()
+        self._scope_bytes = self._scope.SerializeToString()
         self._exec_logs, self._exit_logs = exec_logs, exit_logs
         self._telemetry_interval = telemetry_interval
         self._next_telemetry = 0.0
@@ -40,23 +56,16 @@ class RequestBuilder:
 
     def build(self, signal: Signal, records: list):
         if signal is Signal.TRACES:
-            request = ExportTraceServiceRequest()
-            resource_spans = request.resource_spans.add()
-            resource_spans.resource.CopyFrom(self._resource)
-            scope_spans = resource_spans.scope_spans.add()
-            scope_spans.scope.CopyFrom(self._scope)
-            self.spans.add(records, scope_spans.spans)
-            return request if scope_spans.spans else None
+            return self.traces(self.spans.add(records))
         if signal is Signal.METRICS:
             return self._metrics(records)
         return self._logs(records)
 
-    def traces(self, spans):
+    def traces(self, spans: list[bytes]) -> "EncodedTraces | None":
         if not spans:
             return None
-        return ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-            resource=build_resource(self._ctx.host),
-            scope_spans=[ScopeSpans(scope=self._scope, spans=spans)])])
+        return EncodedTraces(wire.trace_request(self._resource_bytes, self._scope_bytes, spans),
+                             len(spans))
 
     def _metrics(self, records: list, force_telemetry: bool = False):
         metrics = sample_metrics([r for r in records if type(r) is ProcessSample], self._ctx.host)

@@ -224,8 +224,7 @@ class OTLPExporter(Exporter):
 
     def _deliver(self, signal: Signal, request, final: bool = False) -> None:
         payload = request.SerializeToString()
-        spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans) \
-            if signal is Signal.TRACES else 0
+        spans = request.span_count if signal is Signal.TRACES else 0
         if self._spool is not None and (self._backoff.active or self._spool.bytes):
             self._to_spool(signal, payload, spans)  # keep order: older spooled data goes first
             return

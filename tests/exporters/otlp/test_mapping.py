@@ -1,6 +1,8 @@
 """The records → OTLP mapping on its own: ids, links, events, alerts, unfinished spans, resource."""
 
 from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from otel_linnix.component import Signal
 from otel_linnix.exporters.otlpcommon.builder import RequestBuilder
@@ -11,7 +13,22 @@ from otel_linnix.testing import ProcessTreeBuilder, random_tree, test_context
 
 
 def spans_of(request):
+    request = ExportTraceServiceRequest.FromString(request.SerializeToString())
     return [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+
+def build(builder, records, signal=Signal.TRACES):
+    """As the agent does: the receiver puts records into the table (which stamps exits with
+    their tree root) before any exporter maps them."""
+    builder.ctx.process_table.apply(records)
+    return builder.build(signal, records)
+
+
+def new_builder():
+    ctx = test_context()
+    builder = RequestBuilder(ctx)
+    builder.ctx = ctx
+    return builder
 
 
 def attrs(msg):
@@ -27,8 +44,8 @@ def alert_about(pid, start_ns, ts_ns, rule="fd_exhaustion"):
 
 def test_ids_are_deterministic_across_builders_and_differ_per_boot():
     records = random_tree(40, seed=11)
-    first = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, records))
-    again = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, records))
+    first = spans_of(build(new_builder(), records))
+    again = spans_of(build(new_builder(), records))
     assert [(s.trace_id, s.span_id, s.parent_span_id) for s in first] == \
            [(s.trace_id, s.span_id, s.parent_span_id) for s in again]
     key = (1000, 5)
@@ -46,11 +63,11 @@ def test_exit_only_lifetime_is_one_span_linked_to_an_already_exported_parent():
     tree.advance(1000)
     tree.exit(parent)
     records = tree.records()
-    builder = RequestBuilder(test_context())
+    builder = new_builder()
     # the parent's whole lifetime first (its span exported); the child only as an exit, later
     parent_records = [r for r in records if r.pid == parent]
-    [parent_span] = spans_of(builder.build(Signal.TRACES, parent_records))
-    [child_span] = spans_of(builder.build(Signal.TRACES, [child_exit]))
+    [parent_span] = spans_of(build(builder, parent_records))
+    [child_span] = spans_of(build(builder, [child_exit]))
     assert child_span.parent_span_id == parent_span.span_id
     assert child_span.trace_id == parent_span.trace_id, "a late child stays in its tree's trace"
     assert child_span.end_time_unix_nano - child_span.start_time_unix_nano == 1000
@@ -63,7 +80,7 @@ def test_exec_event_span_name_error_status_and_attributes():
     tree.exec(pid, "/usr/bin/python3", ("python3", "job.py"))
     tree.advance(500)
     tree.exit(pid, signal=9)
-    [span] = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, tree.records()))
+    [span] = spans_of(build(new_builder(), tree.records()))
     assert span.name == "python3"
     assert [e.name for e in span.events] == ["exec", "exec"]
     assert span.status.code == span.status.STATUS_CODE_ERROR
@@ -81,14 +98,14 @@ def test_alert_becomes_event_on_a_live_span_and_only_a_log_after_export():
     tree.advance(100)
     done_exit = tree.exit(done)
     tree.advance(100)
-    builder = RequestBuilder(test_context())
-    builder.build(Signal.TRACES, tree.records())  # `done` is exported now
+    builder = new_builder()
+    build(builder, tree.records())  # `done` is exported now
     late = alert_about(done, done_exit.start_ns, tree.now_ns)
     early = alert_about(live, tree.procs[live].start_ns, tree.now_ns)
-    builder.build(Signal.TRACES, [late, early])
+    build(builder, [late, early])
     tree.advance(100)
     live_exit = tree.exit(live)
-    [span] = spans_of(builder.build(Signal.TRACES, [live_exit]))
+    [span] = spans_of(build(builder, [live_exit]))
     assert [e.name for e in span.events] == ["exec", "alert"]
     assert builder.spans.skipped_alert_events == 1
     logs = builder.build(Signal.LOGS, [late])
@@ -108,19 +125,22 @@ def test_long_running_process_is_reported_once_as_unfinished_then_finished_with_
     builder.build(Signal.TRACES, tree.records())
     start = tree.procs[pid].start_ns
     now = start + 10**9
-    [aged] = builder.spans.unfinished(now, older_than_ns=10**8)
+    [aged] = [Span.FromString(s) for s in builder.spans.unfinished(now, older_than_ns=10**8)]
     assert builder.spans.unfinished(now + 1, older_than_ns=10**8) == [], "reported once"
     assert builder.spans.unfinished(now, older_than_ns=10**10) == []
     assert attrs(aged)[UNFINISHED_ATTR] == {"boolValue": True}
     assert aged.status.code == aged.status.STATUS_CODE_UNSET
     tree.advance(2 * 10**9)
-    [final] = spans_of(builder.build(Signal.TRACES, [tree.exit(pid)]))
+    final_exit = tree.exit(pid)
+    ctx.process_table.apply([final_exit])
+    [final] = spans_of(builder.build(Signal.TRACES, [final_exit]))
     assert (final.trace_id, final.span_id) == (aged.trace_id, aged.span_id)
     assert UNFINISHED_ATTR not in attrs(final)
 
 
 def test_resource_names_host_and_agent():
-    request = RequestBuilder(test_context()).build(Signal.TRACES, random_tree(3))
+    request = ExportTraceServiceRequest.FromString(
+        build(new_builder(), random_tree(3)).SerializeToString())
     res = attrs(request.resource_spans[0].resource)
     assert res["service.name"] == {"stringValue": "otel-linnix"}
     assert res["host.name"] == {"stringValue": "test-host"}
@@ -131,5 +151,5 @@ def test_resource_names_host_and_agent():
 
 def test_exit_records_are_one_span_each():
     records = random_tree(100, seed=3)
-    spans = spans_of(RequestBuilder(test_context()).build(Signal.TRACES, records))
+    spans = spans_of(build(new_builder(), records))
     assert len(spans) == sum(1 for r in records if type(r) is ProcessExit)
