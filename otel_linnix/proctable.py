@@ -7,6 +7,7 @@ thread never sees a half-applied update.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields
@@ -15,6 +16,7 @@ from typing import Callable, Iterable
 
 from otel_linnix.containers import identify
 from otel_linnix.records import (
+    NS_PER_TICK,
     ProcessExec,
     ProcessExit,
     ProcessKey,
@@ -65,6 +67,12 @@ _FIELDS = attrgetter(*(f.name for f in fields(Process)))
 
 def _copy(proc: Process) -> Process:
     return Process(*_FIELDS(proc))
+
+
+@functools.lru_cache(maxsize=4096)
+def _container_of(cgroup_path: str) -> str:
+    """Container id of a cgroup path; cached, a host has few distinct cgroups."""
+    return identify(cgroup_path).container_id
 
 
 def _is_tree_root_parent(ppid: int) -> bool:
@@ -150,7 +158,7 @@ class ProcessTable:
         with self._lock:
             if proc.tree_root == (0, 0):
                 proc.tree_root = self._tree_root_for(proc.ppid, proc.key)
-            self._put(proc)
+            self._put(proc, proc.key)
 
     def set_parent(self, pid: int, new_ppid: int) -> None:
         """Record a re-parenting (the original parent stays in ``original_ppid``)."""
@@ -163,18 +171,19 @@ class ProcessTable:
             self._children.setdefault(new_ppid, set()).add(pid)
 
     def _start(self, rec: ProcessStart, parent: Process | None) -> None:
-        proc = Process(
-            pid=rec.pid, ppid=rec.ppid, start_ns=rec.start_ns, parent_start_ns=rec.parent_start_ns,
-            original_ppid=rec.ppid, uid=rec.uid, gid=rec.gid, comm=rec.comm,
-            cgroup_id=rec.cgroup_id, cgroup_path=rec.cgroup_path,
-        )
-        if parent is not None:
-            proc.exe, proc.argv = parent.exe, parent.argv  # fork inherits the image until exec
-            proc.container_id = parent.container_id
-        elif rec.cgroup_path:
-            proc.container_id = identify(rec.cgroup_path).container_id
-        proc.tree_root = self._tree_root_for(rec.ppid, proc.key, rec.parent_start_ns)
-        self._put(proc)
+        ppid = rec.ppid
+        key = (rec.pid, rec.start_ns // NS_PER_TICK)
+        if parent is not None:  # a fork inherits its parent's image (until exec) and tree
+            exe, argv, container = parent.exe, parent.argv, parent.container_id
+            root = key if _is_tree_root_parent(ppid) else parent.tree_root
+        else:
+            exe, argv = "", ()
+            container = _container_of(rec.cgroup_path) if rec.cgroup_path else ""
+            root = self._tree_root_for(ppid, key, rec.parent_start_ns)
+        # positional, in Process's field order (test_proctable checks the fields land)
+        self._put(Process(rec.pid, ppid, rec.start_ns, rec.parent_start_ns, ppid, rec.uid,
+                          rec.gid, rec.comm, exe, argv, False, rec.cgroup_id, rec.cgroup_path,
+                          container, 0, True, root), key)
 
     def _exec(self, rec: ProcessExec) -> None:
         proc = self._procs.get(rec.key)
@@ -186,7 +195,7 @@ class ProcessTable:
         proc.exec_count += 1
 
     def _exit(self, rec: ProcessExit) -> None:
-        key = rec.key
+        key = (rec.pid, rec.start_ns // NS_PER_TICK)
         proc = self._procs.get(key)
         rec.tree_root = proc.tree_root if proc is not None else \
             self._tree_root_for(rec.ppid, key, rec.parent_start_ns)
@@ -220,13 +229,13 @@ class ProcessTable:
             return self._exited.get(process_key(ppid, parent_start_ns), own_key)
         return own_key
 
-    def _put(self, proc: Process) -> None:
-        key = proc.key
+    def _put(self, proc: Process, key: ProcessKey) -> None:
         old_key = self._by_pid.get(proc.pid)
         if old_key is not None and old_key != key:
             self._drop(old_key)  # pid reuse: the old lifetime's exit was missed
-        self._procs[key] = proc
-        self._procs.move_to_end(key)
+        procs = self._procs
+        procs[key] = proc
+        procs.move_to_end(key)  # a no-op for a new key; a re-inserted one becomes the newest
         self._by_pid[proc.pid] = key
         self._children.setdefault(proc.ppid, set()).add(proc.pid)
         while len(self._procs) > self.capacity:

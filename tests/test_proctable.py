@@ -1,7 +1,7 @@
 """The process table: identity by (pid, start tick), pid reuse, re-parenting, bounded size."""
 
 from otel_linnix.proctable import Process, ProcessTable
-from otel_linnix.records import NS_PER_TICK, ProcessExit, ProcessStart
+from otel_linnix.records import NS_PER_TICK, ProcessExec, ProcessExit, ProcessStart
 from otel_linnix.telemetry import Telemetry
 from otel_linnix.testing import ProcessTreeBuilder
 
@@ -62,3 +62,21 @@ def test_readers_get_copies():
     copy = table.get(10)
     copy.comm = "mutated"
     assert table.get(10).comm == "a"
+
+
+def test_a_fork_fills_every_field_of_the_process_from_the_record_and_its_parent():
+    """The table builds processes positionally for speed: each field must land where it says."""
+    table = ProcessTable(10)
+    table.apply([ProcessStart(pid=50, ppid=1, start_ns=10**9, parent_start_ns=1, uid=7, gid=8,
+                              comm="init-ish", cgroup_id=3, cgroup_path="/a")])
+    table.apply([ProcessExec(pid=50, start_ns=10**9, ts_ns=2 * 10**9, comm="app",
+                             exe="/bin/app", argv=("app", "-x"), uid=7)])
+    table.apply([ProcessStart(pid=51, ppid=50, start_ns=3 * 10**9, parent_start_ns=10**9,
+                              uid=9, gid=10, comm="app", cgroup_id=3, cgroup_path="/a")])
+    child = table.get(51)
+    assert (child.pid, child.ppid, child.original_ppid, child.start_ns, child.parent_start_ns,
+            child.uid, child.gid, child.comm, child.exe, child.argv, child.argv_truncated,
+            child.cgroup_id, child.cgroup_path, child.exec_count, child.fork_seen,
+            child.tree_root, child.last_sample) == \
+        (51, 50, 50, 3 * 10**9, 10**9, 9, 10, "app", "/bin/app", ("app", "-x"), False, 3, "/a",
+         0, True, (50, 100), None)

@@ -23,6 +23,12 @@ def span_id(boot_id: str, key: ProcessKey) -> bytes:
     return digest if digest != bytes(8) else b"\x00" * 7 + b"\x01"  # all-zero is invalid
 
 
+def span_id_hasher(boot_id: str):
+    """A blake2b already fed ``span|boot id|``: ``copy()``, ``update(b"pid|tick")``, digest
+    gives ``span_id`` at about half the cost (the hot path makes one per lifetime)."""
+    return hashlib.blake2b(f"span|{boot_id}|".encode(), digest_size=8)
+
+
 def trace_id(boot_id: str, root: ProcessKey) -> bytes:
     data = f"trace|{boot_id}|{root[0]}|{root[1]}".encode()
     digest = hashlib.blake2b(data, digest_size=16).digest()

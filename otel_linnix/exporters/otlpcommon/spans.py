@@ -22,8 +22,16 @@ from opentelemetry.semconv._incubating.attributes.container_attributes import CO
 
 from otel_linnix.component import AgentContext
 from otel_linnix.exporters.otlpcommon import wire
-from otel_linnix.exporters.otlpcommon.ids import span_id, trace_id
-from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessKey, Record, process_key
+from otel_linnix.exporters.otlpcommon.ids import span_id, span_id_hasher, trace_id
+from otel_linnix.records import (
+    NS_PER_TICK,
+    Alert,
+    ProcessExec,
+    ProcessExit,
+    ProcessKey,
+    Record,
+    process_key,
+)
 
 SIGNAL_ATTR = "otel_linnix.process.signal"
 CORE_ATTR = "otel_linnix.process.core_dumped"
@@ -60,7 +68,9 @@ class SpanMapper:
         self._emitted: OrderedDict[ProcessKey, None] = OrderedDict()  # final span built
         self._reported: OrderedDict[ProcessKey, None] = OrderedDict()  # aged, sent unfinished
         self._attr = wire.AttrEncoder()
-        self._names: dict[str, bytes] = {}
+        self._heads: dict[tuple, tuple[bytes, bytes]] = {}
+        self._tails: dict[tuple, tuple[bytes, bytes]] = {}
+        self._span_hasher = span_id_hasher(ctx.host.boot_id)
         self._trace_ids: dict[ProcessKey, bytes] = {}  # tree root → trace id (roots repeat)
         self._span_ids: dict[ProcessKey, bytes] = {}   # parents repeat across their children
         self.evicted = 0
@@ -138,46 +148,64 @@ class SpanMapper:
                 self._reported.pop(key, None)
         host = self._host
         start, end = host.wall_ns(rec.start_ns), host.wall_ns(rec.exit_ns)
-        name = span_name(rec.exe, rec.comm)
-        attr = self._attr
-        attrs = [attr.int(_PID, rec.pid), attr.int(_PPID, rec.ppid),
-                 attr(P.PROCESS_EXECUTABLE_NAME, name), attr(P.PROCESS_USER_ID, rec.uid)]
-        if not rec.fork_seen:
-            attrs.append(attr(FORK_SEEN_ATTR, False))
-        if rec.exe:
-            attrs.append(attr(P.PROCESS_EXECUTABLE_PATH, rec.exe))
-        if rec.argv:
-            attrs.append(attr(P.PROCESS_COMMAND_ARGS, rec.argv))
-        if rec.cgroup_path:
-            attrs.append(attr(P.PROCESS_LINUX_CGROUP, rec.cgroup_path))
-            container = _container_id(rec.cgroup_path)
-            if container:
-                attrs.append(attr(CONTAINER_ID, container))
-        error = None
-        if unfinished:
-            attrs.append(attr(UNFINISHED_ATTR, True))
-        else:
-            attrs.append(attr(P.PROCESS_EXIT_CODE,
-                              rec.exit_code if not rec.signal else 128 + rec.signal))
-            if rec.signal:
-                attrs += (attr(SIGNAL_ATTR, rec.signal), attr(CORE_ATTR, rec.core_dumped))
-            if rec.failed:
-                error = (f"killed by signal {rec.signal}" if rec.signal
-                         else f"exit code {rec.exit_code}")
+        ident = (rec.exe, rec.comm, rec.argv, rec.uid, rec.cgroup_path, rec.fork_seen)
+        head = self._heads.get(ident)
+        if head is None:
+            head = self._head(ident)
+        ending = (True,) if unfinished else (rec.exit_code, rec.signal, rec.core_dumped)
+        tail = self._tails.get(ending)
+        if tail is None:
+            tail = self._tails[ending] = self._tail(rec, unfinished)
         events = self._events.get(key) if unfinished else self._events.pop(key, None)
-        parent = self._parent_span_id(process_key(rec.ppid, rec.parent_start_ns)) \
+        attr_int = self._attr.int
+        body = b"".join((attr_int(_PID, rec.pid), attr_int(_PPID, rec.ppid), head[1], tail[0],
+                         *(events or ()), tail[1]))
+        parent = self._parent_span_id((rec.ppid, rec.parent_start_ns // NS_PER_TICK)) \
             if rec.ppid > 2 and rec.parent_start_ns else None
         root = rec.tree_root if rec.tree_root != (0, 0) else key
-        return wire.span(self._trace_id(root), span_id(host.boot_id, key), parent,
-                         self._name(name), start, max(end, start), attrs, events or (), error)
+        return wire.span(self._trace_id(root), self._span_id(key), parent, head[0], start,
+                         max(end, start), body)
 
-    def _name(self, name: str) -> bytes:
-        found = self._names.get(name)
-        if found is None:
-            if len(self._names) >= 4096:
-                self._names.clear()
-            found = self._names[name] = wire.span_name_field(name)
-        return found
+    def _head(self, ident: tuple) -> tuple[bytes, bytes]:
+        """(name field, attributes) of what a process ran and as whom: the same for every
+        lifetime of one command, so encoded once (bounded cache)."""
+        exe, comm, argv, uid, cgroup_path, fork_seen = ident
+        attr, name = self._attr, span_name(exe, comm)
+        attrs = [attr(P.PROCESS_EXECUTABLE_NAME, name), attr(P.PROCESS_USER_ID, uid)]
+        if not fork_seen:
+            attrs.append(attr(FORK_SEEN_ATTR, False))
+        if exe:
+            attrs.append(attr(P.PROCESS_EXECUTABLE_PATH, exe))
+        if argv:
+            attrs.append(attr(P.PROCESS_COMMAND_ARGS, argv))
+        if cgroup_path:
+            attrs.append(attr(P.PROCESS_LINUX_CGROUP, cgroup_path))
+            container = _container_id(cgroup_path)
+            if container:
+                attrs.append(attr(CONTAINER_ID, container))
+        if len(self._heads) >= 4096:
+            self._heads.clear()
+        head = self._heads[ident] = (wire.span_name_field(name), b"".join(attrs))
+        return head
+
+    def _tail(self, rec: ProcessExit, unfinished: bool) -> tuple[bytes, bytes]:
+        """(attributes, status) of how a lifetime ended; a handful of distinct values."""
+        attr = self._attr
+        if unfinished:
+            return attr(UNFINISHED_ATTR, True), b""
+        attrs = attr(P.PROCESS_EXIT_CODE, rec.exit_code if not rec.signal else 128 + rec.signal)
+        if rec.signal:
+            attrs += attr(SIGNAL_ATTR, rec.signal) + attr(CORE_ATTR, rec.core_dumped)
+        if not rec.failed:
+            return attrs, b""
+        return attrs, wire.error_status(f"killed by signal {rec.signal}" if rec.signal
+                                        else f"exit code {rec.exit_code}")
+
+    def _span_id(self, key: ProcessKey) -> bytes:
+        hasher = self._span_hasher.copy()
+        hasher.update(b"%d|%d" % key)
+        digest = hasher.digest()
+        return digest if digest != bytes(8) else span_id(self._host.boot_id, key)
 
     def unfinished(self, now_ns: int, older_than_ns: int | None = None) -> list[bytes]:
         """Spans for processes still alive, ended ``now_ns`` and marked unfinished.

@@ -13,7 +13,6 @@ it field by field with the message the library builds from the same values.
 from __future__ import annotations
 
 import struct
-from typing import Iterable
 
 _FIXED64 = struct.Struct("<Q").pack
 _SMALL = [bytes((n,)) for n in range(128)]
@@ -121,23 +120,27 @@ def event(time_unix_nano: int, name: str, attrs: dict) -> bytes:
     return _delimited(_SPAN_EVENT, body)
 
 
+def error_status(message: str) -> bytes:
+    """A Status with code ERROR and ``message``, as the Span's field 15 (tag included)."""
+    status = _delimited(_STATUS_MESSAGE, message.encode()) + _STATUS_CODE + \
+        _SMALL[STATUS_CODE_ERROR]
+    return _delimited(_SPAN_STATUS, status)
+
+
+_KIND_INTERNAL = _SPAN_KIND + _SMALL[SPAN_KIND_INTERNAL]
+
+
 def span(trace_id: bytes, span_id: bytes, parent_span_id: bytes | None, name: bytes,
-         start: int, end: int, attrs: Iterable[bytes], events: Iterable[bytes] = (),
-         error: str | None = None) -> bytes:
-    """One Span message; ``name`` is the ready name field (``span_name_field``), ``attrs`` and
-    ``events`` ready fields (``AttrEncoder``, ``event``)."""
-    parts = [_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id]
+         start: int, end: int, body: bytes) -> bytes:
+    """One Span message, kind INTERNAL. ``name`` is a ready name field (``span_name_field``);
+    ``body`` the ready attribute, event and status fields (``AttrEncoder``, ``event``,
+    ``error_status``) in that order, joined."""
     if parent_span_id:
-        parts += (_SPAN_PARENT_ID, parent_span_id)
-    parts += (name, _SPAN_KIND, _SMALL[SPAN_KIND_INTERNAL], _SPAN_START, _FIXED64(start),
-              _SPAN_END, _FIXED64(end))
-    parts.extend(attrs)
-    parts.extend(events)
-    if error is not None:
-        status = _delimited(_STATUS_MESSAGE, error.encode()) + _STATUS_CODE + \
-            _SMALL[STATUS_CODE_ERROR]
-        parts.append(_delimited(_SPAN_STATUS, status))
-    return b"".join(parts)
+        return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, _SPAN_PARENT_ID,
+                         parent_span_id, name, _KIND_INTERNAL, _SPAN_START, _FIXED64(start),
+                         _SPAN_END, _FIXED64(end), body))
+    return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, name, _KIND_INTERNAL,
+                     _SPAN_START, _FIXED64(start), _SPAN_END, _FIXED64(end), body))
 
 
 def span_name_field(name: str) -> bytes:

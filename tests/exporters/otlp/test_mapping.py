@@ -153,3 +153,12 @@ def test_exit_records_are_one_span_each():
     records = random_tree(100, seed=3)
     spans = spans_of(build(new_builder(), records))
     assert len(spans) == sum(1 for r in records if type(r) is ProcessExit)
+
+
+def test_span_id_fast_path_equals_the_scheme():
+    from otel_linnix.exporters.otlpcommon.ids import span_id_hasher
+
+    for key in [(1, 0), (4_194_304, 10**12), (77, 5)]:
+        hasher = span_id_hasher("boot-x").copy()
+        hasher.update(b"%d|%d" % key)
+        assert hasher.digest() == span_id("boot-x", key)

@@ -7,6 +7,7 @@ import pytest
 
 from otel_linnix.receivers.ebpf_process import contract
 from otel_linnix.receivers.ebpf_process.decode import Decoder, decode_exit_code, split_args
+from otel_linnix.records import ProcessExit, ProcessStart
 
 HEADER = Path(__file__).resolve().parents[3] / "bpf" / "process_events.h"
 
@@ -72,3 +73,28 @@ def test_decode_synthetic_records_redacts_and_bounds_argv():
     assert exec_.exe == "/usr/bin/mysql"
     assert (end.signal, end.exit_code, end.exit_ns, end.fork_seen) == (9, 0, 10, True)
     assert split_args(b"a\0b\0\0\0", 4) == ("a", "b")
+
+
+def test_every_exit_and_fork_field_lands_in_its_record_field():
+    """The decoder builds records positionally for speed: distinct values per field show that
+    each kernel field reaches the record field of the same meaning."""
+    raw = contract.EXIT.pack(contract.EVENT_EXIT, 11, 12, 13, 14, (3 << 8), 15, 16, 17, 18, 19,
+                             20, 21, 22, 0, 0, b"cmd")
+    end, = Decoder().decode([raw])
+    assert end == ProcessExit(pid=11, ppid=12, uid=13, gid=14, exit_code=3, signal=0,
+                              core_dumped=False, start_ns=15, parent_start_ns=16, exit_ns=17,
+                              cpu_user_ns=18, cpu_system_ns=19, cgroup_id=20, threads_created=21,
+                              exec_count=22, fork_seen=False, comm="cmd")
+    killed, = Decoder().decode([contract.EXIT.pack(contract.EVENT_EXIT, *([1] * 4), 0x80 | 11,
+                                                   *([1] * 6), 0, 0, 1, 0, b"x")])
+    assert (killed.signal, killed.core_dumped, killed.exit_code) == (11, True, 0)
+    fork = contract.FORK.pack(contract.EVENT_FORK, 31, 32, 33, 34, 0, 35, 36, 37, b"sh")
+    start, = Decoder().decode([fork])
+    assert start == ProcessStart(pid=31, ppid=32, uid=33, gid=34, start_ns=35,
+                                 parent_start_ns=36, cgroup_id=37, comm="sh")
+
+
+def test_unknown_record_types_are_counted_not_decoded():
+    decoder = Decoder()
+    assert decoder.decode([b"\x07\x00\x00\x00" + bytes(60), b"\x01\x01\x00\x00" + bytes(60)]) == []
+    assert decoder.unknown == 2
