@@ -90,7 +90,8 @@ class ProcessTable:
         #: Recently exited lifetimes → their tree root, oldest first (bounded, like Tetragon's
         #: process cache keeps exited entries a while): late children, late alerts and the
         #: exporters, which run behind the table, still find the tree a lifetime belonged to.
-        self._exited: OrderedDict[ProcessKey, ProcessKey] = OrderedDict()
+        self._exited: dict[ProcessKey, ProcessKey] = {}
+        self._exited_old: dict[ProcessKey, ProcessKey] = {}
         self._exited_capacity = exited_capacity
         self._by_pid: dict[int, ProcessKey] = {}
         self._children: dict[int, set[int]] = {}
@@ -128,19 +129,13 @@ class ProcessTable:
         """
         orphans: list[int] = []
         with self._lock:
-            procs, live = self._procs, self._live
+            live = self._live
             for rec in records:
                 kind = type(rec)
                 if kind is ProcessExit:
-                    known = procs.get(rec.key)
-                    if known is not None:
-                        rec.exe, rec.argv = known.exe, known.argv
-                        rec.argv_truncated = known.argv_truncated
-                        rec.cgroup_path = known.cgroup_path
-                    kids = self._children.get(rec.pid)
+                    kids = self._exit(rec, join=True)
                     if kids:
                         orphans.extend(kids)
-                    self._exit(rec)
                 elif kind is ProcessStart:
                     parent = live(rec.ppid)
                     if parent is not None and parent.cgroup_id == rec.cgroup_id \
@@ -194,24 +189,43 @@ class ProcessTable:
         proc.uid = rec.uid
         proc.exec_count += 1
 
-    def _exit(self, rec: ProcessExit) -> None:
+    def _exit(self, rec: ProcessExit, join: bool = False) -> set[int] | None:
+        """Forget a lifetime, stamping its exit record with its tree root (and with ``join``
+        the exe / argv / cgroup the table knew). Returns the children it orphaned."""
         key = (rec.pid, rec.start_ns // NS_PER_TICK)
         proc = self._procs.get(key)
-        rec.tree_root = proc.tree_root if proc is not None else \
-            self._tree_root_for(rec.ppid, key, rec.parent_start_ns)
+        if proc is None:
+            rec.tree_root = self._tree_root_for(rec.ppid, key, rec.parent_start_ns)
+            self._remember_exit(key, rec)
+            return None
+        rec.tree_root = proc.tree_root
+        if join:
+            rec.exe, rec.argv, rec.argv_truncated = proc.exe, proc.argv, proc.argv_truncated
+            rec.cgroup_path = proc.cgroup_path
+        kids = self._children.pop(rec.pid, None)
+        self._remember_exit(key, rec)
+        self._drop(key)
+        if kids:
+            # Orphans: the kernel re-parents them to a subreaper or init; until the receiver
+            # learns the real new parent (set_parent), point them at init.
+            for child_pid in kids:
+                child = self._live(child_pid)
+                if child is not None and child.ppid == rec.pid:
+                    child.ppid = 1
+                    self._children.setdefault(1, set()).add(child_pid)
+        return kids
+
+    def _remember_exit(self, key: ProcessKey, rec: ProcessExit) -> None:
+        """Two generations of plain dicts: an insert per exit costs a tenth of an OrderedDict's
+        insert-and-evict, and at most ``exited_capacity`` entries are kept."""
         exited = self._exited
         exited[key] = rec.tree_root
-        if len(exited) > self._exited_capacity:
-            exited.popitem(last=False)
-        if proc is None or not self._drop(key):
-            return
-        # Orphans: the kernel re-parents them to a subreaper or init; until the receiver learns
-        # the real new parent (set_parent), point them at init.
-        for child_pid in self._children.pop(rec.pid, set()):
-            child = self._live(child_pid)
-            if child is not None and child.ppid == rec.pid:
-                child.ppid = 1
-                self._children.setdefault(1, set()).add(child_pid)
+        if len(exited) >= self._exited_capacity // 2:
+            self._exited_old, self._exited = exited, {}
+
+    def _exited_root(self, key: ProcessKey) -> ProcessKey | None:
+        found = self._exited.get(key)
+        return found if found is not None else self._exited_old.get(key)
 
     def _sample(self, rec: ProcessSample) -> None:
         proc = self._procs.get(rec.key)
@@ -226,7 +240,7 @@ class ProcessTable:
         if parent is not None:
             return parent.tree_root
         if parent_start_ns:  # the parent may have exited already: the recent-exit memory knows
-            return self._exited.get(process_key(ppid, parent_start_ns), own_key)
+            return self._exited_root(process_key(ppid, parent_start_ns)) or own_key
         return own_key
 
     def _put(self, proc: Process, key: ProcessKey) -> None:
@@ -288,7 +302,7 @@ class ProcessTable:
         """The tree root of a live or recently exited lifetime (None: not known)."""
         with self._lock:
             proc = self._procs.get(key)
-            return proc.tree_root if proc is not None else self._exited.get(key)
+            return proc.tree_root if proc is not None else self._exited_root(key)
 
     def is_live(self, key: ProcessKey) -> bool:
         return key in self._procs

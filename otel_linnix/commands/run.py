@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -21,6 +22,16 @@ def fail(message: str) -> int:
     return 1
 
 
+def _tune_gc() -> None:
+    """The agent allocates records by the thousand per second, all freed by reference counting
+    (they hold no cycles); at the default thresholds the cyclic collector scanned the young
+    generation every 700 allocations, about a tenth of the per-lifetime cost. Collect less
+    often, and keep what start-up built (modules, config) out of every collection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+
+
 def run(args) -> int:
     try:
         config = load_config(args.config)
@@ -34,6 +45,7 @@ def run(args) -> int:
     service = Service(config)
     try:
         service.build()
+        _tune_gc()
         return service.run()
     except ServiceError as exc:
         service.shutdown()

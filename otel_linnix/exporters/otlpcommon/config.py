@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
+import urllib.parse
 
 from otel_linnix.config.types import DURATION, HOST_PORT, SIZE, parse_duration
 
@@ -48,7 +50,9 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
         props.update({
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "tls": _TLS,
-            "compression": {"enum": ["gzip", "none"]},
+            "compression": {"enum": ["auto", "gzip", "none"], "description":
+                            "auto: none to a loopback endpoint (compressing for a collector on "
+                            "the same host only burns CPU), gzip otherwise"},
             "timeout": DURATION,
             "retry": {"type": "object", "additionalProperties": False, "properties": {
                 "initial_interval": DURATION, "max_interval": DURATION,
@@ -60,7 +64,7 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
 
 
 DEFAULTS = {
-    "headers": {}, "tls": {"insecure": False}, "compression": "gzip", "timeout": "10s",
+    "headers": {}, "tls": {"insecure": False}, "compression": "auto", "timeout": "10s",
     "retry": {"initial_interval": "1s", "max_interval": "30s", "max_elapsed_time": "300s"},
     "sending_queue": {"queue_size": 200000}, "batch": {"timeout": "200ms", "max_size": 8192},
     "spool": {"enabled": True, "directory": "", "max_size": "1GiB"},
@@ -76,4 +80,17 @@ def finish(settings, config: dict) -> dict:
     if not config["spool"].get("directory"):
         config["spool"]["directory"] = default_spool_dir(settings.id)
     config["timeout_s"] = parse_duration(config.get("timeout", "10s"))
+    if config.get("compression") == "auto":
+        config["compression"] = "none" if is_loopback(config.get("endpoint", "")) else "gzip"
     return config
+
+
+def is_loopback(endpoint: str) -> bool:
+    """Whether an OTLP endpoint (``host:port`` or a URL) names this host's loopback."""
+    host = urllib.parse.urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").hostname
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False

@@ -114,7 +114,7 @@ class HttpSender:
     def send(self, signal: Signal, payload: bytes, timeout: float | None = None) -> Result:
         import httpx
 
-        body = gzip.compress(payload) if self._gzip else payload
+        body = gzip.compress(payload, compresslevel=1) if self._gzip else payload
         try:
             resp = self._client.post(self._base + _HTTP_PATHS[signal], content=body,
                                      headers=self._headers, timeout=timeout or self._timeout)

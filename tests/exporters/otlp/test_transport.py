@@ -69,3 +69,18 @@ def test_headers_and_compression_settings_reach_the_backend(server, make_exporte
     assert headers["x-scope-orgid"] == "team-a"
     if transport == "otlphttp":  # (gRPC keeps its grpc-encoding header from the servicer)
         assert headers.get("content-encoding") == ("gzip" if compression == "gzip" else None)
+
+
+@pytest.mark.parametrize("endpoint, loopback", [
+    ("127.0.0.1:4317", True), ("127.8.0.1:4317", True), ("localhost:4317", True),
+    ("[::1]:4317", True), ("http://[::1]:4318", True), ("http://127.0.0.1:4318/v1/traces", True),
+    ("collector:4317", False), ("10.0.0.1:4317", False), ("https://otel.example.com", False),
+])
+def test_auto_compression_is_none_only_for_a_loopback_endpoint(endpoint, loopback):
+    from types import SimpleNamespace
+
+    from otel_linnix.exporters.otlpcommon.config import DEFAULTS, finish
+
+    config = finish(SimpleNamespace(id="otlp"), {**DEFAULTS, "endpoint": endpoint})
+    assert DEFAULTS["compression"] == "auto"
+    assert config["compression"] == ("none" if loopback else "gzip")
