@@ -280,6 +280,12 @@ class ProcessTable:
 
     # ---- reads (any thread) -----------------------------------------------------------------
 
+    def peek(self, pid: int) -> Process | None:
+        """The live process itself, not a copy: only for the pipeline's own thread (the rules),
+        which reads per record what the receiver wrote just before on that thread. Read-only."""
+        key = self._by_pid.get(pid)
+        return self._procs.get(key) if key is not None else None
+
     def get(self, pid: int) -> Process | None:
         with self._lock:
             proc = self._live(pid)

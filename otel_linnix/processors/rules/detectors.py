@@ -86,6 +86,10 @@ class _Capped(OrderedDict):
 
 
 class Detector:
+    #: The record types ``observe`` looks at: the engine hands a detector only those (most
+    #: detectors want one type, and a call per record per detector added up in a fork storm).
+    wants: tuple[type, ...] = ()
+
     def __init__(self, rule: dict, table: ProcessTable) -> None:
         self.rule = rule
         self.table = table
@@ -115,6 +119,8 @@ class ForkStorm(Detector):
         self.min_duration = int(parse_duration(rule["min_duration"]) * NS)
         self.above_since: int | None = None
 
+    wants = (ProcessStart,)
+
     def observe(self, rec):
         if type(rec) is ProcessStart and self._admits_proc(rec.pid, rec.comm, rec.uid):
             self.forks.append(rec.start_ns)
@@ -142,9 +148,11 @@ class ForkBurst(Detector):
         super().__init__(rule, table)
         self.by_parent = _Capped()
 
+    wants = (ProcessStart,)
+
     def observe(self, rec):
         if type(rec) is ProcessStart and rec.ppid > 2:
-            parent = self.table.get(rec.ppid)
+            parent = self.table.peek(rec.ppid)
             comm = parent.comm if parent else rec.comm
             if self.scope.admits(comm, parent.exe if parent else "", parent.uid if parent else None,
                                  parent.cgroup_path if parent else "",
@@ -175,9 +183,11 @@ class ShortJobFlood(ForkBurst):
         super().__init__(rule, table)
         self.max_lifetime = int(parse_duration(rule["max_lifetime"]) * NS)
 
+    wants = (ProcessExit,)
+
     def observe(self, rec):
         if type(rec) is ProcessExit and rec.ppid > 2 and rec.exit_ns - rec.start_ns < self.max_lifetime:
-            parent = self.table.get(rec.ppid)
+            parent = self.table.peek(rec.ppid)
             if self.scope.admits(parent.comm if parent else ""):
                 key = process_key(rec.ppid, rec.parent_start_ns)
                 self.by_parent.get_or(key, deque).append(rec.exit_ns)
@@ -219,6 +229,8 @@ class _SampleSeries(Detector):
     def __init__(self, rule, table):
         super().__init__(rule, table)
         self.series = _Capped()
+
+    wants = (ProcessSample,)
 
     def observe(self, rec):
         if type(rec) is ProcessSample and self.scope.admits(rec.comm):

@@ -24,16 +24,22 @@ class Engine:
     def __init__(self, rules: list[dict], ctx) -> None:
         self.ctx = ctx
         self.detectors: list[Detector] = [DETECTORS[r["type"]](r, ctx.process_table) for r in rules]
+        self._by_type: dict[type, list[Detector]] = {}
+        for det in self.detectors:
+            for kind in det.wants:
+                self._by_type.setdefault(kind, []).append(det)
         self.active: dict[tuple[str, tuple], _Active] = {}
         self.cooldown_until: dict[tuple[str, tuple], int] = {}
         self.now = 0
         self._last_eval = 0
 
     def observe(self, records) -> list[Alert]:
+        by_type = self._by_type
         for rec in records:
-            for det in self.detectors:
+            for det in by_type.get(type(rec), ()):
                 det.observe(rec)
-            ts = record_time(rec)
+        if records:  # a batch is in time order: its last record is its newest
+            ts = record_time(records[-1])
             if ts > self.now:
                 self.now = ts
         if self.now - self._last_eval < EVAL_INTERVAL_NS:
