@@ -51,6 +51,7 @@ def span_name(exe: str, comm: str) -> str:
     return exe.rsplit("/", 1)[-1] if exe else (comm or "process")
 
 
+_ZERO_SPAN_ID = bytes(8)
 _PID = wire.int_prefix(P.PROCESS_PID)
 _PPID = wire.int_prefix(P.PROCESS_PARENT_PID)
 
@@ -65,7 +66,8 @@ class SpanMapper:
         self._max_events = max_events
         self._exec_events = exec_events
         self._events: OrderedDict[ProcessKey, list[bytes]] = OrderedDict()
-        self._emitted: OrderedDict[ProcessKey, None] = OrderedDict()  # final span built
+        self._emitted: dict[ProcessKey, None] = {}  # final span built (this generation)
+        self._emitted_old: dict[ProcessKey, None] = {}
         self._reported: OrderedDict[ProcessKey, None] = OrderedDict()  # aged, sent unfinished
         self._attr = wire.AttrEncoder()
         self._heads: dict[tuple, tuple[bytes, bytes]] = {}
@@ -106,7 +108,7 @@ class SpanMapper:
     def _span_to_come(self, subject) -> bool:
         """Whether the alert's subject still has a span to come (see the module docstring)."""
         key = process_key(subject.pid, subject.start_ns)
-        if key not in self._emitted:
+        if key not in self._emitted and key not in self._emitted_old:
             return True  # its span is still to come (events are bounded if it never does)
         self.skipped_alert_events += 1
         return False
@@ -138,16 +140,15 @@ class SpanMapper:
             events.append(wire.event(self._host.wall_ns(ts_ns), name, attrs))
 
     def _finish(self, rec: ProcessExit, unfinished: bool = False) -> bytes:
-        key = rec.key
+        key = (rec.pid, rec.start_ns // NS_PER_TICK)
         if not unfinished:
-            emitted = self._emitted
-            emitted[key] = None
-            if len(emitted) > self._max_done:
-                emitted.popitem(last=False)
+            self._emitted[key] = None
+            if len(self._emitted) >= self._max_done // 2:  # two generations, like the table's
+                self._emitted_old, self._emitted = self._emitted, {}
             if self._reported:
                 self._reported.pop(key, None)
-        host = self._host
-        start, end = host.wall_ns(rec.start_ns), host.wall_ns(rec.exit_ns)
+        offset = self._host.boot_offset_ns
+        start, end = rec.start_ns + offset, rec.exit_ns + offset
         ident = (rec.exe, rec.comm, rec.argv, rec.uid, rec.cgroup_path, rec.fork_seen)
         head = self._heads.get(ident)
         if head is None:
@@ -160,11 +161,13 @@ class SpanMapper:
         attr_int = self._attr.int
         body = b"".join((attr_int(_PID, rec.pid), attr_int(_PPID, rec.ppid), head[1], tail[0],
                          *(events or ()), tail[1]))
-        parent = self._parent_span_id((rec.ppid, rec.parent_start_ns // NS_PER_TICK)) \
-            if rec.ppid > 2 and rec.parent_start_ns else None
+        parent = None
+        if rec.ppid > 2 and rec.parent_start_ns:
+            parent_key = (rec.ppid, rec.parent_start_ns // NS_PER_TICK)
+            parent = self._span_ids.get(parent_key) or self._parent_span_id(parent_key)
         root = rec.tree_root if rec.tree_root != (0, 0) else key
-        return wire.span(self._trace_id(root), self._span_id(key), parent, head[0], start,
-                         max(end, start), body)
+        trace = self._trace_ids.get(root) or self._trace_id(root)
+        return wire.span(trace, self._span_id(key), parent, head[0], start, max(end, start), body)
 
     def _head(self, ident: tuple) -> tuple[bytes, bytes]:
         """(name field, attributes) of what a process ran and as whom: the same for every
@@ -205,7 +208,7 @@ class SpanMapper:
         hasher = self._span_hasher.copy()
         hasher.update(b"%d|%d" % key)
         digest = hasher.digest()
-        return digest if digest != bytes(8) else span_id(self._host.boot_id, key)
+        return digest if digest != _ZERO_SPAN_ID else span_id(self._host.boot_id, key)
 
     def unfinished(self, now_ns: int, older_than_ns: int | None = None) -> list[bytes]:
         """Spans for processes still alive, ended ``now_ns`` and marked unfinished.

@@ -37,6 +37,10 @@ def varint(n: int) -> bytes:
     """Protobuf base-128 varint; negative int64 values take ten bytes, as the spec says."""
     if 0 <= n < 128:
         return _SMALL[n]
+    if 0 < n < 2_097_152:  # pids, lengths: two or three bytes, spelled out
+        if n < 16_384:
+            return bytes((n & 0x7F | 0x80, n >> 7))
+        return bytes((n & 0x7F | 0x80, (n >> 7) & 0x7F | 0x80, n >> 14))
     if n < 0:
         n += 1 << 64
     out = bytearray()
@@ -103,9 +107,10 @@ class AttrEncoder:
 
     def int(self, key_prefix: bytes, value: int) -> bytes:
         """An int attribute whose key part (``int_prefix``) is ready: pids never repeat."""
-        any_v = _ANY_INT + varint(value)
-        kv = key_prefix + varint(len(any_v)) + any_v
-        return _SPAN_ATTR + varint(len(kv)) + kv
+        v = varint(value)
+        kv_len = len(key_prefix) + 2 + len(v)  # + AnyValue's length byte and tag (< 128)
+        return b"".join((_SPAN_ATTR, _SMALL[kv_len] if kv_len < 128 else varint(kv_len),
+                         key_prefix, _SMALL[1 + len(v)], _ANY_INT, v))
 
 
 def int_prefix(key: str) -> bytes:

@@ -83,3 +83,11 @@ def test_equal_numbers_of_other_types_never_share_an_encoding():
     for value in (1, True, 0, False, 1, True):
         assert Span.FromString(wire.span(b"t" * 16, b"s" * 8, None, b"", 0, 0, enc("k", value))) \
             == library_span(b"t" * 16, b"s" * 8, None, "", 0, 0, [("k", value)])
+
+
+def test_varint_matches_the_protobuf_runtime_at_every_length_boundary():
+    from google.protobuf.internal.encoder import _VarintBytes
+
+    for n in [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 2**28, 2**35, 2**63 - 1]:
+        assert wire.varint(n) == _VarintBytes(n), n
+    assert wire.varint(-1) == _VarintBytes(2**64 - 1)
