@@ -55,15 +55,21 @@ class Decoder:
         self._handlers = {EVENT_FORK: self._fork, EVENT_EXEC: self._exec, EVENT_EXIT: self._exit}
         self.unknown = 0
 
-    def decode(self, raws: Iterable[bytes]) -> list[Record]:
+    def decode(self, raws: Iterable[bytes | memoryview]) -> list[Record]:
+        """Records from raw events (bytes, or views into the ring buffer: nothing decoded
+        keeps a reference to them)."""
         out: list[Record] = []
         append, handlers = out.append, self._handlers
         for raw in raws:
-            handler = handlers.get(raw[0]) if not raw[1] | raw[2] | raw[3] else None
+            handler = handlers.get(raw[0]) if len(raw) >= 4 and not raw[1] | raw[2] | raw[3] \
+                else None
             if handler is None:
                 self.unknown += 1
-            else:
+                continue
+            try:
                 append(handler(raw))
+            except struct.error:  # shorter than its type's layout: counted, never fatal
+                self.unknown += 1
         return out
 
     def _comm(self, raw: bytes) -> str:
@@ -80,7 +86,7 @@ class Decoder:
 
     def _exec(self, raw: bytes) -> ProcessExec:
         (_, pid, uid, args_len, ts, start, truncated, _, comm, filename) = EXEC_HEAD.unpack_from(raw)
-        args = raw[EXEC_HEAD.size:EXEC_HEAD.size + args_len]
+        args = bytes(raw[EXEC_HEAD.size:EXEC_HEAD.size + args_len])  # raw may be a view
         argv, cut = bound_argv(split_args(args, args_len), self._max_args, self._max_bytes)
         return ProcessExec(pid, start, ts, self._comm(comm), _text(filename), redact_argv(argv),
                            bool(truncated) or cut, uid)

@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+from typing import Callable, TypeVar
 
 from otel_linnix.receivers.ebpf_process import btf
 from otel_linnix.receivers.ebpf_process.bpfsys import PerCpuU64Array
@@ -20,6 +21,7 @@ from otel_linnix.receivers.ebpf_process.contract import LOST_LIFETIME, LOST_RING
 from otel_linnix.receivers.ebpf_process.ringbuf import RingBuffer
 
 TRACEFS = "/sys/kernel/tracing"
+T = TypeVar("T")
 
 
 class LoadError(RuntimeError):
@@ -61,6 +63,10 @@ class Probe:
 
     def read(self) -> list[bytes]:
         return self._ring.read()
+
+    def consume(self, decode: Callable[[list[memoryview]], T]) -> T:
+        """``decode`` over the new records in place (see RingBuffer.consume)."""
+        return self._ring.consume(decode)
 
     def lost(self) -> dict[str, int]:
         return {"ringbuf": self._lost.sum(LOST_RINGBUF),

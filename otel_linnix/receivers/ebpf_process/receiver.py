@@ -40,8 +40,9 @@ class EbpfProcessReceiver(Receiver):
                         ProcessExec: t.counter("otel_linnix.process.execs", "Successful execs"),
                         ProcessExit: t.counter("otel_linnix.process.exits", "Processes exited")}
         self._lost = t.counter("otel_linnix.receiver.lost",
-                               "Kernel events lost (ring buffer or lifetime map full)")
-        self._lost_seen = {"ringbuf": 0, "lifetime_map": 0}
+                               "Kernel events lost (ring buffer or lifetime map full, or malformed)")
+        self._lost_seen = {"ringbuf": 0, "lifetime_map": 0, "malformed": 0}
+        self._next_lost_check = 0.0
         self._sample_seconds = t.counter("otel_linnix.receiver.sampler.seconds",
                                          "Wall time spent sampling /proc", "s")
 
@@ -63,6 +64,7 @@ class EbpfProcessReceiver(Receiver):
             thread.join(timeout)
         self._threads.clear()
         if self._probe is not None:
+            self._next_lost_check = 0.0
             self._drain()  # what the kernel produced before we stopped still goes out
             self._probe.close()
             self._probe = None
@@ -76,10 +78,13 @@ class EbpfProcessReceiver(Receiver):
             self._drain()
 
     def _drain(self) -> None:
-        raws = self._probe.read()
-        if raws:
-            self._publish(self._decoder.decode(raws))
-        self._account_lost()
+        records = self._probe.consume(self._decoder.decode)
+        if records:
+            self._publish(records)
+        now = time.monotonic()
+        if now >= self._next_lost_check:  # two bpf(2) calls: once a second is plenty
+            self._next_lost_check = now + 1.0
+            self._account_lost()
 
     def _publish(self, records: list[Record]) -> None:
         """Into the table (which joins what it knows into each record), then downstream."""
@@ -117,7 +122,8 @@ class EbpfProcessReceiver(Receiver):
         return path.startswith(self._prefix)
 
     def _account_lost(self) -> None:
-        for reason, total in self._probe.lost().items():
+        totals = {**self._probe.lost(), "malformed": self._decoder.unknown}
+        for reason, total in totals.items():
             if total > self._lost_seen[reason]:
                 self._lost.add(total - self._lost_seen[reason], (("reason", reason),))
                 self._lost_seen[reason] = total

@@ -96,5 +96,6 @@ def test_every_exit_and_fork_field_lands_in_its_record_field():
 
 def test_unknown_record_types_are_counted_not_decoded():
     decoder = Decoder()
-    assert decoder.decode([b"\x07\x00\x00\x00" + bytes(60), b"\x01\x01\x00\x00" + bytes(60)]) == []
-    assert decoder.unknown == 2
+    assert decoder.decode([b"\x07\x00\x00\x00" + bytes(60), b"\x01\x01\x00\x00" + bytes(60),
+                           b"\x03\x00\x00\x00" + bytes(10), b"\x01"]) == []
+    assert decoder.unknown == 4
