@@ -29,6 +29,16 @@ def rss_bytes(pid: int) -> int:
         return int(f.read().split()[1]) * _PAGE
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (libpython, the loader's libraries) counted by
+    their share, the fairer figure where several processes map the same files."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100); None for no values."""
     if not values:

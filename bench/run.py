@@ -27,10 +27,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 @dataclass(frozen=True)
 class Plan:
     fork_max_s: float = 30.0          # the capture target's duration
-    sweep_rates: tuple = (250, 500, 1000, 2000, 4000)
+    sweep_rates: tuple = (250, 1000, 4000)
     sweep_s: float = 5.0
     exec_n: int = 5000
-    build_files: int = 100
+    build_files: int = 150
+    build_runs: int = 5               # make -j<cores> builds per session (median reported)
+    sat_s: float = 10.0               # the saturated storm (one fork worker per core)
     idle_s: float = 10.0
     warmup_s: float = 2.0
     settle_s: float = 30.0
@@ -45,7 +47,8 @@ class Plan:
 
 
 FULL = Plan()
-QUICK = Plan(fork_max_s=5.0, sweep_rates=(1000,), sweep_s=3.0, exec_n=1000, build_files=20,
+QUICK = Plan(fork_max_s=5.0, sweep_rates=(250, 1000, 4000), sweep_s=2.0, exec_n=1000, build_files=20,
+             build_runs=1, sat_s=3.0,
              idle_s=3.0, warmup_s=1.0, settle_s=10.0, peer_fork_s=3.0, peer_idle_s=2.0,
              baseline_fork_s=2.0, baselines=2)
 

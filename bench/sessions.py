@@ -8,11 +8,13 @@ one dump of the sink), by the workload's process subtree.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 from bench import workloads
-from bench.measure import percentile, ratio, subtree
+from bench import bpfstats
+from bench.measure import percentile, pss_bytes, ratio, subtree
 from bench.procs import Agent, Child, Peer, Sink
 from bench.workloads import Run
 
@@ -70,7 +72,7 @@ def idle(subject: Child, seconds: float, sink: Sink | None = None, window_s: flo
     out = {"seconds": round(elapsed, 2),
            "cpu_pct_of_core": round((subject.cpu() - cpu0) / elapsed * 100, 3),
            "cpu_pct_quietest_window": round(min(windows) / window_s * 100, 3),
-           "rss_mb": round(subject.rss() / 2**20, 1)}
+           "rss_mb": round(subject.rss() / 2**20, 1), "pss_mb": round(pss_bytes(subject.pid) / 2**20, 1)}
     if sink:
         out["host_processes_per_s"] = round((sink.spans() - spans0) / elapsed, 1)
     return out
@@ -101,6 +103,19 @@ def storms(subject: Child, sink: Sink | None, helper: Path, plan, fork_s: float,
     return steps
 
 
+def saturated(subject: Child, sink: Sink, helper: Path, plan) -> Step:
+    """The fork storm with one worker per core: what the agent costs when no core is idle."""
+    return step(subject, sink, lambda: workloads.fork_storm_saturated(
+        helper, plan.sat_s, os.cpu_count() or 1), plan.settle_s)
+
+
+def builds(subject: Child | None, sink: Sink | None, tree: Path, plan) -> list[Step]:
+    """``plan.build_runs`` clean ``make -j<cores>`` builds (one build is noise; the report
+    takes the median)."""
+    return [step(subject, sink, lambda: workloads.build(tree, os.cpu_count() or 2),
+                 plan.settle_s) for _ in range(plan.build_runs)]
+
+
 _COUNTERS = ("lost", "dropped", "fail", "error", "evicted", "sent")
 
 
@@ -109,20 +124,36 @@ def agent_session(wd: Path, helper: Path, plan) -> dict:
     with Sink(wd) as sink:
         with Agent(wd, sink.port) as agent:
             started = time.time_ns()
+            ours = bpfstats.agent_programs(agent.log_path.read_text())
             time.sleep(plan.warmup_s)
             idle_fig = idle(agent, plan.idle_s, sink)
             steps = storms(agent, sink, helper, plan, plan.fork_max_s, plan.sweep_rates)
+            steps["fork_sat"] = saturated(agent, sink, helper, plan)
+            bpf_ns = _bpf_cost(ours, lambda: workloads.exec_storm(helper, plan.exec_n))
             tree = workloads.make_build_tree(wd, plan.build_files)
-            steps["build"] = step(agent, sink, lambda: workloads.build(tree), plan.settle_s)
+            build_steps = builds(agent, sink, tree, plan)
+            steps["build"] = build_steps[0]
             counters = agent.counters()
             peak_rss = agent.rss()
             profile = _profile(agent, wd, helper, plan) if plan.profile else None
         data = sink.dump(wd / "agent-spans.json")
     spans = data["spans"]
     return {"profile": profile, "idle": idle_fig, "peak_rss_mb": round(peak_rss / 2**20, 1),
+            "bpf_ns_per_run": bpf_ns, "build_runs_s": [round(b.run.seconds, 3) for b in build_steps],
             "steps": {k: s.figures(spans) for k, s in steps.items()},
             "alert": fork_storm_alert(data["logs"], steps["fork_max"].run.start_ns, started),
             "counters": {k: v for k, v in counters.items() if any(w in k for w in _COUNTERS)}}
+
+
+def _bpf_cost(ours: dict[int, str], workload) -> dict[str, float]:
+    """ns per run of each of the agent's BPF programs over ``workload`` (an exec storm runs
+    all three: fork, exec, exit), with the kernel's run-time accounting on only meanwhile."""
+    if not ours:
+        return {}
+    with bpfstats.stats_enabled():
+        before = bpfstats.snapshot(ours)
+        workload()
+        return bpfstats.ns_per_run(before, bpfstats.snapshot(ours))
 
 
 def _profile(agent: Agent, wd: Path, helper: Path, plan) -> str:
@@ -169,5 +200,7 @@ def baseline_session(wd: Path, helper: Path, plan) -> dict:
     """No agent: the workloads' own times, run between the subjects' sessions."""
     tree = workloads.make_build_tree(wd, plan.build_files)
     return {"exec_s": workloads.exec_storm(helper, plan.exec_n).seconds,
-            "build_s": workloads.build(tree).seconds,
-            "fork_max_rate": workloads.fork_storm(helper, plan.baseline_fork_s).rate}
+            "build_runs_s": [round(b.run.seconds, 3) for b in builds(None, None, tree, plan)],
+            "fork_max_rate": workloads.fork_storm(helper, plan.baseline_fork_s).rate,
+            "fork_sat_rate": workloads.fork_storm_saturated(
+                helper, plan.baseline_fork_s, os.cpu_count() or 1).rate}

@@ -56,6 +56,22 @@ def fork_storm(helper: Path, seconds: float, rate: float = 0) -> Run:
     return run
 
 
+def fork_storm_saturated(helper: Path, seconds: float, workers: int) -> Run:
+    """``workers`` fork storms at once, one per core: no core is left idle for the agent to
+    hide in. The rate is the sum of the workers' rates."""
+    procs = [subprocess.Popen([str(helper), "fork", str(seconds), "0"], stdout=subprocess.PIPE,
+                              text=True) for _ in range(workers)]
+    reports = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"fork storm worker exited with {proc.returncode}")
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    start, end = min(r["start_ns"] for r in reports), max(r["end_ns"] for r in reports)
+    created = sum(r["created"] for r in reports)
+    return Run(f"fork_sat@{workers}", reports[0]["pid"], start, end, created)
+
+
 def exec_storm(helper: Path, count: int) -> Run:
     """``count`` fork + exec + exit, back to back."""
     return _helper(helper, "exec", str(count), timeout=300)

@@ -57,10 +57,24 @@ def _load(spec: dict) -> tuple[dict, list[int]]:
         fds.append(bpf[name.encode()].map_fd)
     links = [*bpf.tracepoint_fds.values(), *bpf.raw_tracepoint_fds.values()]
     desc = {"maps": maps, "links": list(range(len(fds), len(fds) + len(links))),
+            "programs": {name.decode(): _prog_id(fn.fd) for name, fn in bpf.funcs.items()},
             "attached": sorted(k.decode() for k in
                                [*bpf.tracepoint_fds, *bpf.raw_tracepoint_fds]),
             "btf_s": round(t_btf - t0, 3), "compile_s": round(time.monotonic() - t_btf, 3)}
     return desc, fds + links
+
+
+def _prog_id(fd: int) -> int | None:
+    """The kernel's id of a loaded program (bpftool's, and what bpf_stats are keyed by):
+    the program names the kernel keeps are cut at 15 characters and can collide."""
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as fh:
+            for line in fh:
+                if line.startswith("prog_id:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def main(argv: list[str]) -> None:

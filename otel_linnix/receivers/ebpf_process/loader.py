@@ -64,6 +64,12 @@ class Probe:
     def read(self) -> list[bytes]:
         return self._ring.read()
 
+    def wait(self, timeout: float | None = None) -> None:
+        self._ring.wait(timeout)
+
+    def watch(self, fd: int) -> None:
+        self._ring.watch(fd)
+
     def consume(self, decode: Callable[[list[memoryview]], T]) -> T:
         """``decode`` over the new records in place (see RingBuffer.consume)."""
         return self._ring.consume(decode)

@@ -6,6 +6,8 @@ Two threads: the poller drains the ring buffer and hands decoded batches on; the
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections import Counter
@@ -43,23 +45,29 @@ class EbpfProcessReceiver(Receiver):
                                "Kernel events lost (ring buffer or lifetime map full, or malformed)")
         self._lost_seen = {"ringbuf": 0, "lifetime_map": 0, "malformed": 0}
         self._next_lost_check = 0.0
+        self._wake_fd: int | None = None
         self._sample_seconds = t.counter("otel_linnix.receiver.sampler.seconds",
                                          "Wall time spent sampling /proc", "s")
 
     def start(self) -> None:
         t0 = time.monotonic()
         self._probe = Probe(self._config["ringbuf_pages"], self._config["max_lifetimes"])
+        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._probe.watch(self._wake_fd)
         seeded = seed(self._ctx.process_table, self._config["argv_max_args"],
                       self._config["argv_max_bytes"]) if self._config["seed_from_proc"] else 0
         for target, name in ((self._poll_loop, "ebpf-poll"), (self._sample_loop, "ebpf-sample")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
-        self._log.info("ebpf_process attached in %.2fs (%d processes seeded from /proc)",
-                       time.monotonic() - t0, seeded)
+        self._log.info("ebpf_process attached in %.2fs (%d processes seeded from /proc); "
+                       "programs %s", time.monotonic() - t0, seeded,
+                       json.dumps(self._probe.info.get("programs", {}), sort_keys=True))
 
     def shutdown(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        if self._wake_fd is not None:
+            os.eventfd_write(self._wake_fd, 1)  # ends the poller's wait for records
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -68,13 +76,20 @@ class EbpfProcessReceiver(Receiver):
             self._drain()  # what the kernel produced before we stopped still goes out
             self._probe.close()
             self._probe = None
+        if self._wake_fd is not None:
+            os.close(self._wake_fd)
+            self._wake_fd = None
 
     # ---- events ----------------------------------------------------------------------------
 
     def _poll_loop(self) -> None:
-        """Drain every ``poll_interval``: fewer, larger batches cost far less downstream than
-        one batch per wake-up (the ring buffer holds what arrives meanwhile)."""
-        while not self._stop.wait(self._poll_s):
+        """Sleep until the kernel has records, then let ``poll_interval`` gather more and
+        drain: fewer, larger batches cost far less downstream than one per wake-up (the ring
+        buffer holds what arrives meanwhile), and an idle host wakes nothing."""
+        while not self._stop.is_set():
+            self._probe.wait()
+            if self._stop.wait(self._poll_s):
+                return
             self._drain()
 
     def _drain(self) -> None:

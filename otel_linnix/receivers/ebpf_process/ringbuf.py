@@ -15,6 +15,7 @@ copied out, so the kernel never reuses space we are still reading.
 from __future__ import annotations
 
 import mmap
+import select
 import struct
 from typing import Callable, TypeVar
 
@@ -38,6 +39,20 @@ class RingBuffer:
                                    offset=page)
         self._data = memoryview(self._producer)[page:]
         self.size = size
+        self._epoll = select.epoll()
+        self._epoll.register(map_fd, select.EPOLLIN)
+
+    def watch(self, fd: int) -> None:
+        """Also end ``wait`` when ``fd`` becomes readable (an eventfd the owner signals to stop)."""
+        self._epoll.register(fd, select.EPOLLIN)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the buffer holds a record (the kernel reports it through poll), a
+        watched fd is readable, or ``timeout``: an idle host costs no wake-ups at all."""
+        try:
+            self._epoll.poll(-1 if timeout is None else timeout)
+        except InterruptedError:
+            pass
 
     def consume(self, decode: Callable[[list[memoryview]], T], limit: int = 1 << 30) -> T:
         """``decode`` over views of every finished record up to the producer position (at
@@ -77,6 +92,7 @@ class RingBuffer:
         return _U64.unpack_from(self._producer, 0)[0] - _U64.unpack_from(self._consumer, 0)[0]
 
     def close(self) -> None:
+        self._epoll.close()
         self._data.release()
         self._producer.close()
         self._consumer.close()

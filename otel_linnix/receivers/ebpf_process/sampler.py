@@ -14,12 +14,19 @@ from otel_linnix.host import boot_ns_now
 from otel_linnix.records import ProcessKey, ProcessSample, process_key
 
 
+#: Re-read a process's fd limit (/proc/PID/limits, the costliest file per sample) this often:
+#: a limit changes only by prlimit/setrlimit, which the rules only need to notice eventually.
+LIMIT_REFRESH_TICKS = 30
+
+
 class Sampler:
     def __init__(self, top_n: int = 20, fd_sweep_every: int = 5) -> None:
         self.top_n = top_n
         self.fd_sweep_every = fd_sweep_every
         self._ticks = 0
         self._last_cpu: dict[ProcessKey, int] = {}
+        #: (limit, tick read) per live process; pruned with ``_last_cpu``'s key set.
+        self._limits: dict[ProcessKey, tuple[int, int]] = {}
         #: pid → ppid seen at the last tick (re-parenting shows up here).
         self.parents: dict[int, int] = {}
 
@@ -34,6 +41,8 @@ class Sampler:
             cpu_now[key] = total
             deltas.append((total - self._last_cpu.get(key, total), i))
         self._last_cpu = cpu_now  # only live processes: bounded by the host's process count
+        if len(self._limits) > len(cpu_now):
+            self._limits = {k: v for k, v in self._limits.items() if k in cpu_now}
         self.parents = {s.pid: s.ppid for s in stats}
         chosen = {i for _, i in heapq.nlargest(self.top_n, deltas)}
         chosen |= {i for _, i in heapq.nlargest(self.top_n, ((s.rss_bytes, i)
@@ -52,10 +61,19 @@ class Sampler:
         counted = [(n, i) for i, s in enumerate(stats) if (n := procfs.count_fds(s.pid))]
         return {i for _, i in heapq.nlargest(self.top_n, counted)}
 
-    @staticmethod
-    def _sample(s: procfs.Stat, now: int) -> ProcessSample | None:
-        fds = procfs.count_fds(s.pid)
+    def _fd_limit(self, s: procfs.Stat) -> int | None:
+        key = process_key(s.pid, s.start_ns)
+        cached = self._limits.get(key)
+        if cached is not None and self._ticks - cached[1] < LIMIT_REFRESH_TICKS:
+            return cached[0]
         limit = procfs.fd_soft_limit(s.pid)
+        if limit is not None:
+            self._limits[key] = (limit, self._ticks)
+        return limit
+
+    def _sample(self, s: procfs.Stat, now: int) -> ProcessSample | None:
+        fds = procfs.count_fds(s.pid)
+        limit = self._fd_limit(s) if fds is not None else None
         if fds is None or limit is None:
             return None  # exited while we looked
         return ProcessSample(pid=s.pid, start_ns=s.start_ns, ts_ns=now, cpu_user_ns=s.utime_ns,
