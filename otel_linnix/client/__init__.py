@@ -6,8 +6,6 @@ import json
 import os
 from typing import Iterator
 
-import httpx
-
 DEFAULT_API = "http://127.0.0.1:3000"
 
 
@@ -24,6 +22,10 @@ class Client:
         self.timeout = timeout
 
     def get(self, path: str, **params) -> dict:
+        import httpx  # here, not at module level: every CLI command, ``run`` too, imports
+        # this module to register its parser, and httpx (with its CLI's click and pygments)
+        # was several MB of the agent's resident memory
+
         try:
             resp = httpx.get(self.base + path, params={k: v for k, v in params.items()
                                                         if v is not None},
@@ -40,6 +42,8 @@ class Client:
 
     def events(self, path: str, **params) -> Iterator[tuple[str, dict]]:
         """(event name, data) from an SSE endpoint, until the server closes it."""
+        import httpx
+
         headers = {**self.headers, "Accept": "text/event-stream"}
         try:
             with httpx.stream("GET", self.base + path, headers=headers, timeout=None,
