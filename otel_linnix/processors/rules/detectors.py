@@ -45,6 +45,9 @@ class Scope:
         self.user = set(spec.get("user", ()))
         self.cgroup = re.compile(spec["cgroup"]) if spec.get("cgroup") else None
         self.container = re.compile(spec["container"]) if spec.get("container") else None
+        #: No filter at all: detectors may then count without looking at each record.
+        self.everything = not (self.comm or self.exclude or self.exe or self.user
+                               or self.cgroup or self.container)
 
     def admits(self, comm: str, exe: str = "", uid: int | None = None, cgroup: str = "",
                container: str = "") -> bool:
@@ -57,6 +60,11 @@ class Scope:
         if self.cgroup and not self.cgroup.search(cgroup):
             return False
         return not (self.container and not self.container.search(container))
+
+
+def _child_comm(records: list, ppid: int) -> str:
+    """A fork's comm is its parent's at fork time: the name to scope by when the parent is gone."""
+    return next((rec.comm for rec in records if rec.ppid == ppid), "")
 
 
 def subject_of(table: ProcessTable, pid: int, start_ns: int = 0) -> AlertSubject:
@@ -101,6 +109,11 @@ class Detector:
     def observe(self, rec) -> None:
         raise NotImplementedError
 
+    def observe_many(self, records: list) -> None:
+        """One batch's records of the wanted types, in order (override to count per batch)."""
+        for rec in records:
+            self.observe(rec)
+
     def evaluate(self, now: int) -> list[Finding]:
         raise NotImplementedError
 
@@ -124,6 +137,12 @@ class ForkStorm(Detector):
     def observe(self, rec):
         if type(rec) is ProcessStart and self._admits_proc(rec.pid, rec.comm, rec.uid):
             self.forks.append(rec.start_ns)
+
+    def observe_many(self, records):
+        if self.scope.everything:
+            self.forks.extend([rec.start_ns for rec in records])
+        else:
+            super().observe_many(records)
 
     def evaluate(self, now):
         while self.forks and self.forks[0] < now - self.window:
@@ -151,14 +170,22 @@ class ForkBurst(Detector):
     wants = (ProcessStart,)
 
     def observe(self, rec):
-        if type(rec) is ProcessStart and rec.ppid > 2:
-            parent = self.table.peek(rec.ppid)
-            comm = parent.comm if parent else rec.comm
+        self.observe_many([rec])
+
+    def observe_many(self, records):
+        """Grouped by parent first: a storm has few parents, so the scope is checked per parent
+        per batch instead of per fork."""
+        by_parent: dict[tuple[int, int], list[int]] = {}
+        for rec in records:
+            if rec.ppid > 2:
+                by_parent.setdefault((rec.ppid, rec.parent_start_ns), []).append(rec.start_ns)
+        for (ppid, parent_start), times in by_parent.items():
+            parent = self.table.peek(ppid)
+            comm = parent.comm if parent else _child_comm(records, ppid)
             if self.scope.admits(comm, parent.exe if parent else "", parent.uid if parent else None,
                                  parent.cgroup_path if parent else "",
                                  parent.container_id if parent else ""):
-                key = process_key(rec.ppid, rec.parent_start_ns)
-                self.by_parent.get_or(key, deque).append(rec.start_ns)
+                self.by_parent.get_or(process_key(ppid, parent_start), deque).extend(times)
 
     def evaluate(self, now):
         out = []
@@ -185,12 +212,16 @@ class ShortJobFlood(ForkBurst):
 
     wants = (ProcessExit,)
 
-    def observe(self, rec):
-        if type(rec) is ProcessExit and rec.ppid > 2 and rec.exit_ns - rec.start_ns < self.max_lifetime:
-            parent = self.table.peek(rec.ppid)
+    def observe_many(self, records):
+        by_parent: dict[tuple[int, int], list[int]] = {}
+        short = self.max_lifetime
+        for rec in records:
+            if rec.ppid > 2 and rec.exit_ns - rec.start_ns < short:
+                by_parent.setdefault((rec.ppid, rec.parent_start_ns), []).append(rec.exit_ns)
+        for (ppid, parent_start), times in by_parent.items():
+            parent = self.table.peek(ppid)
             if self.scope.admits(parent.comm if parent else ""):
-                key = process_key(rec.ppid, rec.parent_start_ns)
-                self.by_parent.get_or(key, deque).append(rec.exit_ns)
+                self.by_parent.get_or(process_key(ppid, parent_start), deque).extend(times)
 
 
 class RunawayTree(Detector):

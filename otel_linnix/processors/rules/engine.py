@@ -34,10 +34,16 @@ class Engine:
         self._last_eval = 0
 
     def observe(self, records) -> list[Alert]:
-        by_type = self._by_type
-        for rec in records:
-            for det in by_type.get(type(rec), ()):
-                det.observe(rec)
+        groups: dict[type, list] = {}
+        for rec in records:  # one pass splits the batch; detectors then take their types whole
+            kind = type(rec)
+            group = groups.get(kind)
+            if group is None:
+                group = groups[kind] = []
+            group.append(rec)
+        for kind, group in groups.items():
+            for det in self._by_type.get(kind, ()):
+                det.observe_many(group)
         if records:  # a batch is in time order: its last record is its newest
             ts = record_time(records[-1])
             if ts > self.now:
