@@ -73,6 +73,8 @@ class SpanMapper:
         self._heads: dict[tuple, tuple[bytes, bytes]] = {}
         self._tails: dict[tuple, tuple[bytes, bytes]] = {}
         self._span_hasher = span_id_hasher(ctx.host.boot_id)
+        self._ppids: dict[int, bytes] = {}
+        self._clean_exit = self._tail(ProcessExit(0, 0, 0, 0, 0, 0, 0, ""), False)
         self._trace_ids: dict[ProcessKey, bytes] = {}  # tree root → trace id (roots repeat)
         self._span_ids: dict[ProcessKey, bytes] = {}   # parents repeat across their children
         self.evicted = 0
@@ -153,14 +155,26 @@ class SpanMapper:
         head = self._heads.get(ident)
         if head is None:
             head = self._head(ident)
-        ending = (True,) if unfinished else (rec.exit_code, rec.signal, rec.core_dumped)
-        tail = self._tails.get(ending)
-        if tail is None:
-            tail = self._tails[ending] = self._tail(rec, unfinished)
-        events = self._events.get(key) if unfinished else self._events.pop(key, None)
-        attr_int = self._attr.int
-        body = b"".join((attr_int(_PID, rec.pid), attr_int(_PPID, rec.ppid), head[1], tail[0],
-                         *(events or ()), tail[1]))
+        if not (unfinished or rec.exit_code or rec.signal):
+            tail = self._clean_exit
+        else:
+            ending = (True,) if unfinished else (rec.exit_code, rec.signal, rec.core_dumped)
+            tail = self._tails.get(ending)
+            if tail is None:
+                tail = self._tails[ending] = self._tail(rec, unfinished)
+        events = None
+        if self._events:
+            events = self._events.get(key) if unfinished else self._events.pop(key, None)
+        ppid = self._ppids.get(rec.ppid)  # siblings share their parent: encoded once
+        if ppid is None:
+            if len(self._ppids) >= 4096:
+                self._ppids.clear()
+            ppid = self._ppids[rec.ppid] = self._attr.int(_PPID, rec.ppid)
+        if events:
+            body = b"".join((self._attr.int(_PID, rec.pid), ppid, head[1], tail[0], *events,
+                             tail[1]))
+        else:
+            body = b"".join((self._attr.int(_PID, rec.pid), ppid, head[1], tail[0], tail[1]))
         parent = None
         if rec.ppid > 2 and rec.parent_start_ns:
             parent_key = (rec.ppid, rec.parent_start_ns // NS_PER_TICK)
