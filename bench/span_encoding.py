@@ -24,6 +24,7 @@ from otel_linnix.testing import random_tree, test_context
 
 def direct(records, ctx) -> float:
     builder = RequestBuilder(ctx)
+    ctx.process_table.apply(records)  # as the receiver does first: exits get their tree root
     t0 = time.perf_counter()
     request = builder.build(Signal.TRACES, records)
     request.SerializeToString()
