@@ -99,6 +99,51 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
     return 0;
 }
 
+#ifndef TRACEPARENT_SCAN
+#define TRACEPARENT_SCAN 1
+#endif
+#define ENV_SCAN_MAX 256 /* environment entries looked at, at most */
+
+/* "TRACEPARENT=" and "TRACESTATE=" as little-endian words, to compare a key in two loads. */
+#define KEY_TRACEPAR 0x5241504543415254ULL /* "TRACEPAR" */
+#define KEY_ENT_EQ 0x3d544e45U             /* "ENT=" */
+#define KEY_TRACESTA 0x4154534543415254ULL /* "TRACESTA" */
+#define KEY_TE_EQ 0x3d4554U                /* "TE=" (3 bytes) */
+
+/* W3C trace context carried through the environment (the OpenTelemetry convention for a
+ * parent handing its span to a child process). At this tracepoint the new image's stack is
+ * built: argc at mm->start_stack, then argv pointers, NULL, envp pointers, NULL. Each entry's
+ * first 12 bytes are compared on the BPF stack and dropped; only the two values are copied. */
+static __always_inline void trace_env(struct exec_event *s, void *mm) {
+    s->traceparent[0] = 0;
+    s->tracestate[0] = 0;
+#if TRACEPARENT_SCAN
+    u64 stack = 0, argc = 0;
+    READ_FIELD(stack, mm, OFF_MM_START_STACK);
+    if (!stack || bpf_probe_read_user(&argc, sizeof(argc), (void *)stack) != 0 || argc > 65536)
+        return;
+    u64 envp = stack + 8 * (argc + 2);
+    u32 found = 0;
+    for (int i = 0; i < ENV_SCAN_MAX; i++) {
+        u64 entry = 0;
+        if (bpf_probe_read_user(&entry, sizeof(entry), (void *)(envp + 8 * i)) != 0 || !entry)
+            break;
+        struct { u64 head; u32 tail; } key = {};
+        if (bpf_probe_read_user(&key, 12, (void *)entry) != 0)
+            continue;
+        if (key.head == KEY_TRACEPAR && key.tail == KEY_ENT_EQ && !(found & 1)) {
+            bpf_probe_read_user_str(s->traceparent, sizeof(s->traceparent), (void *)(entry + 12));
+            found |= 1;
+        } else if (key.head == KEY_TRACESTA && (key.tail & 0xFFFFFF) == KEY_TE_EQ && !(found & 2)) {
+            bpf_probe_read_user_str(s->tracestate, sizeof(s->tracestate), (void *)(entry + 11));
+            found |= 2;
+        }
+        if (found == 3)
+            break;
+    }
+#endif
+}
+
 TRACEPOINT_PROBE(sched, sched_process_exec) {
     void *task = (void *)bpf_get_current_task();
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -125,9 +170,12 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     void *mm = 0;
     u64 arg_start = 0, arg_end = 0;
     READ_FIELD(mm, task, OFF_TASK_MM);
+    s->traceparent[0] = 0;
+    s->tracestate[0] = 0;
     if (mm) {
         READ_FIELD(arg_start, mm, OFF_MM_ARG_START);
         READ_FIELD(arg_end, mm, OFF_MM_ARG_END);
+        trace_env(s, mm);
     }
     u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
     s->args_truncated = len > ARGS_LEN;

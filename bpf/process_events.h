@@ -14,6 +14,8 @@
 #define COMM_LEN 16
 #define FILENAME_LEN 256
 #define ARGS_LEN 4096 /* power of two: the verifier bounds reads with a mask */
+#define TRACEPARENT_LEN 64  /* version 00 is 55 characters; longer values arrive cut, and fail */
+#define TRACESTATE_LEN 256  /* W3C allows 512; a longer one arrives cut, and is dropped */
 
 /* Slots of the per-CPU `lost` array. */
 #define LOST_RINGBUF 0   /* ring buffer full: a record could not be reserved */
@@ -42,6 +44,10 @@ struct exec_event {
     u64 start_ns;
     u32 args_truncated;
     u32 pad;
+    /* The values of TRACEPARENT / TRACESTATE in the new image's environment (empty when
+     * absent): only these two entries are ever copied, never the rest of the environment. */
+    char traceparent[TRACEPARENT_LEN];
+    char tracestate[TRACESTATE_LEN];
     char comm[COMM_LEN];
     char filename[FILENAME_LEN];
     char args[ARGS_LEN];   /* last: the record is cut after args_len bytes of it */

@@ -23,6 +23,7 @@ from otel_linnix.records import (
     ProcessSample,
     ProcessStart,
     Record,
+    TraceCtx,
     process_key,
 )
 from otel_linnix.telemetry import Telemetry
@@ -54,6 +55,12 @@ class Process:
     #: Root of the process tree this process belongs to (one tree → one trace).
     tree_root: ProcessKey = (0, 0)
     last_sample: ProcessSample | None = None
+    #: The application trace this process joined (its own TRACEPARENT at exec, or inherited
+    #: from its parent at fork, without the remote parent); None: its tree's own trace.
+    trace_ctx: TraceCtx | None = None
+    #: The TRACEPARENT value that context came from: a child's environment repeats its
+    #: parent's, and the same value again means "still in the parent's span", not a new parent.
+    traceparent: str = ""
 
     @property
     def key(self) -> ProcessKey:
@@ -176,9 +183,13 @@ class ProcessTable:
             container = _container_of(rec.cgroup_path) if rec.cgroup_path else ""
             root = self._tree_root_for(ppid, key, rec.parent_start_ns)
         # positional, in Process's field order (test_proctable checks the fields land)
-        self._put(Process(rec.pid, ppid, rec.start_ns, rec.parent_start_ns, ppid, rec.uid,
-                          rec.gid, rec.comm, exe, argv, False, rec.cgroup_id, rec.cgroup_path,
-                          container, 0, True, root), key)
+        proc = Process(rec.pid, ppid, rec.start_ns, rec.parent_start_ns, ppid, rec.uid, rec.gid,
+                       rec.comm, exe, argv, False, rec.cgroup_id, rec.cgroup_path, container, 0,
+                       True, root)
+        if parent is not None and parent.trace_ctx is not None:  # children stay in the trace
+            proc.trace_ctx = (parent.trace_ctx[0], "", parent.trace_ctx[2])
+            proc.traceparent = parent.traceparent
+        self._put(proc, key)
 
     def _exec(self, rec: ProcessExec) -> None:
         proc = self._procs.get(rec.key)
@@ -188,6 +199,10 @@ class ProcessTable:
         proc.argv_truncated = rec.argv_truncated
         proc.uid = rec.uid
         proc.exec_count += 1
+        if rec.traceparent and rec.traceparent != proc.traceparent:
+            # its own context (validated by the receiver: vv-<trace id>-<parent id>-<flags>)
+            proc.trace_ctx = (rec.traceparent[3:35], rec.traceparent[36:52], rec.tracestate)
+            proc.traceparent = rec.traceparent
 
     def _exit(self, rec: ProcessExit, join: bool = False) -> set[int] | None:
         """Forget a lifetime, stamping its exit record with its tree root (and with ``join``
@@ -199,6 +214,7 @@ class ProcessTable:
             self._remember_exit(key, rec)
             return None
         rec.tree_root = proc.tree_root
+        rec.trace_ctx = proc.trace_ctx
         if join:
             rec.exe, rec.argv, rec.argv_truncated = proc.exe, proc.argv, proc.argv_truncated
             rec.cgroup_path = proc.cgroup_path
@@ -309,6 +325,11 @@ class ProcessTable:
         with self._lock:
             proc = self._procs.get(key)
             return proc.tree_root if proc is not None else self._exited_root(key)
+
+    def trace_ctx_of(self, key: ProcessKey) -> TraceCtx | None:
+        """The application trace a live process joined (None: its tree's own, or not live)."""
+        proc = self._procs.get(key)
+        return proc.trace_ctx if proc is not None else None
 
     def is_live(self, key: ProcessKey) -> bool:
         return key in self._procs

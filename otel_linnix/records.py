@@ -64,10 +64,19 @@ class ProcessExec:
     argv: tuple[str, ...]
     argv_truncated: bool = False
     uid: int = 0
+    #: TRACEPARENT / TRACESTATE from the new image's environment, as the kernel copied them
+    #: (the receiver clears a malformed or, with respect_sampled, unsampled one).
+    traceparent: str = ""
+    tracestate: str = ""
 
     @property
     def key(self) -> ProcessKey:
         return process_key(self.pid, self.start_ns)
+
+
+#: (trace id hex, remote parent span id hex or "", trace state): the trace a lifetime belongs
+#: to when it, or an ancestor, was started with TRACEPARENT. JSON-safe, like every record field.
+TraceCtx = tuple[str, str, str]
 
 
 @dataclass(slots=True)
@@ -105,6 +114,8 @@ class ProcessExit:
     #: The process tree's root (one tree → one trace), stamped by the process table at exit:
     #: derived state, so not part of a record's identity (a replayed record equals its source).
     tree_root: ProcessKey = field(default=(0, 0), compare=False)
+    #: Set by the process table at exit when the lifetime joins an application's trace.
+    trace_ctx: TraceCtx | None = field(default=None, compare=False)
 
     @property
     def key(self) -> ProcessKey:

@@ -21,7 +21,9 @@ def port_of(endpoint: str) -> int:
 
 def test_services_and_images():
     services = compose()["services"]
-    assert set(services) == {"otel-linnix", "otel-collector", "tempo", "prometheus", "grafana"}
+    assert set(services) == {"otel-linnix", "otel-collector", "tempo", "prometheus", "grafana",
+                             "traced-app"}
+    assert services["traced-app"]["image"] == services["otel-linnix"]["image"]
     assert services["otel-collector"]["image"].startswith("otel/opentelemetry-collector-contrib:")
     for name, svc in services.items():
         assert "image" in svc or "build" in svc, name

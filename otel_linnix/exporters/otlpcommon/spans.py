@@ -104,6 +104,9 @@ class SpanMapper:
         return spans
 
     def trace_of(self, key: ProcessKey) -> bytes | None:
+        joined = self._table.trace_ctx_of(key)
+        if joined is not None:
+            return bytes.fromhex(joined[0])
         root = self._table.tree_root_of(key)
         return self._trace_id(root) if root is not None else None
 
@@ -179,6 +182,11 @@ class SpanMapper:
         if rec.ppid > 2 and rec.parent_start_ns:
             parent_key = (rec.ppid, rec.parent_start_ns // NS_PER_TICK)
             parent = self._span_ids.get(parent_key) or self._parent_span_id(parent_key)
+        if rec.trace_ctx is not None:  # joined an application's trace through TRACEPARENT
+            trace_hex, remote_parent, trace_state = rec.trace_ctx
+            return wire.span(bytes.fromhex(trace_hex), self._span_id(key),
+                             bytes.fromhex(remote_parent) if remote_parent else parent,
+                             head[0], start, max(end, start), body, trace_state)
         root = rec.tree_root if rec.tree_root != (0, 0) else key
         trace = self._trace_ids.get(root) or self._trace_id(root)
         return wire.span(trace, self._span_id(key), parent, head[0], start, max(end, start), body)
@@ -244,6 +252,7 @@ class SpanMapper:
                               start_ns=proc.start_ns, parent_start_ns=proc.parent_start_ns,
                               exit_ns=now_ns, uid=proc.uid, gid=proc.gid, comm=proc.comm,
                               exe=proc.exe, argv=proc.argv, cgroup_path=proc.cgroup_path,
-                              fork_seen=proc.fork_seen, tree_root=proc.tree_root)
+                              fork_seen=proc.fork_seen, tree_root=proc.tree_root,
+                              trace_ctx=proc.trace_ctx)
             spans.append(self._finish(rec, unfinished=True))
         return spans

@@ -19,6 +19,7 @@ _SMALL = [bytes((n,)) for n in range(128)]
 
 # tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited)
 _SPAN_TRACE_ID, _SPAN_ID, _SPAN_PARENT_ID = b"\x0a\x10", b"\x12\x08", b"\x22\x08"
+_SPAN_TRACE_STATE = b"\x1a"
 _SPAN_NAME, _SPAN_KIND, _SPAN_START, _SPAN_END = b"\x2a", b"\x30", b"\x39", b"\x41"
 _SPAN_ATTR, _SPAN_EVENT, _SPAN_STATUS = b"\x4a", b"\x5a", b"\x7a"
 _EVENT_TIME, _EVENT_NAME, _EVENT_ATTR = b"\x09", b"\x12", b"\x1a"
@@ -136,15 +137,16 @@ _KIND_INTERNAL = _SPAN_KIND + _SMALL[SPAN_KIND_INTERNAL]
 
 
 def span(trace_id: bytes, span_id: bytes, parent_span_id: bytes | None, name: bytes,
-         start: int, end: int, body: bytes) -> bytes:
+         start: int, end: int, body: bytes, trace_state: str = "") -> bytes:
     """One Span message, kind INTERNAL. ``name`` is a ready name field (``span_name_field``);
     ``body`` the ready attribute, event and status fields (``AttrEncoder``, ``event``,
     ``error_status``) in that order, joined."""
+    state = _delimited(_SPAN_TRACE_STATE, trace_state.encode()) if trace_state else b""
     if parent_span_id:
-        return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, _SPAN_PARENT_ID,
+        return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, state, _SPAN_PARENT_ID,
                          parent_span_id, name, _KIND_INTERNAL, _SPAN_START, _FIXED64(start),
                          _SPAN_END, _FIXED64(end), body))
-    return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, name, _KIND_INTERNAL,
+    return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, state, name, _KIND_INTERNAL,
                      _SPAN_START, _FIXED64(start), _SPAN_END, _FIXED64(end), body))
 
 

@@ -24,6 +24,17 @@ _SCHEMA = {
                                          "cgroup path starts with this (a sidecar); empty: all"},
         "seed_from_proc": {"type": "boolean",
                            "description": "learn processes older than the agent from /proc"},
+        "traceparent": {
+            "type": "object", "additionalProperties": False,
+            "description": "join a process started with TRACEPARENT in its environment to that "
+                           "trace (only that variable and TRACESTATE are ever read)",
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "respect_sampled": {"type": "boolean", "description":
+                                    "an unsampled context (flags without 01) keeps the "
+                                    "process's own per-tree trace"},
+            },
+        },
     },
 }
 
@@ -41,7 +52,7 @@ FACTORY = Factory(
     defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "50ms",
               "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
               "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True,
-              "cgroup_prefix": ""},
+              "cgroup_prefix": "", "traceparent": {"enabled": True, "respect_sampled": True}},
     create=_create,
     description="fork / exec / exit from eBPF tracepoints, CPU / memory / fd sampling from /proc",
 )

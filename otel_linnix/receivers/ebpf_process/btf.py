@@ -36,6 +36,7 @@ NEEDED = {
     ("cred", "gid"): "OFF_CRED_GID",
     ("mm_struct", "arg_start"): "OFF_MM_ARG_START",
     ("mm_struct", "arg_end"): "OFF_MM_ARG_END",
+    ("mm_struct", "start_stack"): "OFF_MM_START_STACK",
 }
 
 

@@ -10,6 +10,7 @@ import struct
 
 EVENT_FORK, EVENT_EXEC, EVENT_EXIT = 1, 2, 3
 COMM_LEN, FILENAME_LEN, ARGS_LEN = 16, 256, 4096
+TRACEPARENT_LEN, TRACESTATE_LEN = 64, 256
 LOST_RINGBUF, LOST_LIFETIME, LOST_SLOTS = 0, 1, 2
 
 #: struct name → ordered (field, struct format code) pairs, little-endian, no implicit padding.
@@ -21,8 +22,9 @@ LAYOUTS: dict[str, list[tuple[str, str]]] = {
     ],
     "exec_event": [
         ("type", "I"), ("pid", "I"), ("uid", "I"), ("args_len", "I"), ("ts_ns", "Q"),
-        ("start_ns", "Q"), ("args_truncated", "I"), ("pad", "I"), ("comm", f"{COMM_LEN}s"),
-        ("filename", f"{FILENAME_LEN}s"), ("args", f"{ARGS_LEN}s"),
+        ("start_ns", "Q"), ("args_truncated", "I"), ("pad", "I"),
+        ("traceparent", f"{TRACEPARENT_LEN}s"), ("tracestate", f"{TRACESTATE_LEN}s"),
+        ("comm", f"{COMM_LEN}s"), ("filename", f"{FILENAME_LEN}s"), ("args", f"{ARGS_LEN}s"),
     ],
     "exit_event": [
         ("type", "I"), ("pid", "I"), ("ppid", "I"), ("uid", "I"), ("gid", "I"),

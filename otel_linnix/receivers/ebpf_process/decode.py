@@ -85,11 +85,14 @@ class Decoder:
         return ProcessStart(pid, ppid, start, pstart, uid, gid, self._comm(comm), cgid)
 
     def _exec(self, raw: bytes) -> ProcessExec:
-        (_, pid, uid, args_len, ts, start, truncated, _, comm, filename) = EXEC_HEAD.unpack_from(raw)
+        (_, pid, uid, args_len, ts, start, truncated, _, traceparent, tracestate, comm,
+         filename) = EXEC_HEAD.unpack_from(raw)
         args = bytes(raw[EXEC_HEAD.size:EXEC_HEAD.size + args_len])  # raw may be a view
         argv, cut = bound_argv(split_args(args, args_len), self._max_args, self._max_bytes)
         return ProcessExec(pid, start, ts, self._comm(comm), _text(filename), redact_argv(argv),
-                           bool(truncated) or cut, uid)
+                           bool(truncated) or cut, uid,
+                           _text(traceparent) if traceparent[0] else "",
+                           _text(tracestate) if tracestate[0] else "")
 
     def _exit(self, raw: bytes) -> ProcessExit:
         (_, pid, ppid, uid, gid, code, start, pstart, exit_ns, utime, stime, cgid, threads, execs,

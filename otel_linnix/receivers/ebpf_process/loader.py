@@ -50,10 +50,11 @@ class Probe:
     """
 
     def __init__(self, ringbuf_pages: int = 1024, max_lifetimes: int = 131072,
-                 timeout: float = 120.0) -> None:
+                 timeout: float = 120.0, traceparent: bool = True) -> None:
         check_preconditions()
         spec = {"source": "process_events.bpf.c", "maps": ["events", "lost"],
-                "defines": {"RINGBUF_PAGES": ringbuf_pages, "MAX_LIFETIMES": max_lifetimes}}
+                "defines": {"RINGBUF_PAGES": ringbuf_pages, "MAX_LIFETIMES": max_lifetimes,
+                            "TRACEPARENT_SCAN": int(traceparent)}}
         self.info, fds = _run_loader(spec, timeout)
         self._fds = fds
         maps = self.info["maps"]

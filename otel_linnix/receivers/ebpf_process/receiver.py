@@ -21,6 +21,7 @@ from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
 from otel_linnix.receivers.ebpf_process.seed import seed
 from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.tracecontext import clean_tracestate, parse_traceparent
 
 
 class EbpfProcessReceiver(Receiver):
@@ -44,6 +45,10 @@ class EbpfProcessReceiver(Receiver):
         self._lost = t.counter("otel_linnix.receiver.lost",
                                "Kernel events lost (ring buffer or lifetime map full, or malformed)")
         self._lost_seen = {"ringbuf": 0, "lifetime_map": 0, "malformed": 0}
+        self._trace_env = config["traceparent"]
+        self._traceparents = t.counter(
+            "otel_linnix.receiver.traceparent",
+            "Execs with TRACEPARENT in their environment, by result (joined, malformed, unsampled)")
         self._next_lost_check = 0.0
         self._wake_fd: int | None = None
         self._sample_seconds = t.counter("otel_linnix.receiver.sampler.seconds",
@@ -51,7 +56,8 @@ class EbpfProcessReceiver(Receiver):
 
     def start(self) -> None:
         t0 = time.monotonic()
-        self._probe = Probe(self._config["ringbuf_pages"], self._config["max_lifetimes"])
+        self._probe = Probe(self._config["ringbuf_pages"], self._config["max_lifetimes"],
+                            traceparent=self._trace_env["enabled"])
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._probe.watch(self._wake_fd)
         seeded = seed(self._ctx.process_table, self._config["argv_max_args"],
@@ -104,6 +110,8 @@ class EbpfProcessReceiver(Receiver):
     def _publish(self, records: list[Record]) -> None:
         """Into the table (which joins what it knows into each record), then downstream."""
         table = self._ctx.process_table
+        if self._trace_env["enabled"]:
+            self._check_traceparents(records)
         orphans = table.ingest(records, self._cgroup_of)
         for pid in orphans:  # the kernel re-parented them: learn to whom
             stat = procfs.read_stat(pid)
@@ -117,6 +125,24 @@ class EbpfProcessReceiver(Receiver):
             out = [r for r in out if self._in_scope(r)]
         if out:
             self.consumer.consume(out)
+
+    def _check_traceparents(self, records: list[Record]) -> None:
+        """Clear a TRACEPARENT the table must not trust (malformed; unsampled when asked to
+        respect the sampled flag), counting each outcome; the process keeps its own trace."""
+        for rec in records:
+            if type(rec) is not ProcessExec or not rec.traceparent:
+                continue
+            parsed = parse_traceparent(rec.traceparent)
+            if parsed is None:
+                result = "malformed"
+            elif not parsed.sampled and self._trace_env["respect_sampled"]:
+                result = "unsampled"
+            else:
+                rec.tracestate = clean_tracestate(rec.tracestate)
+                self._traceparents.add(1, (("result", "joined"),))
+                continue
+            rec.traceparent = rec.tracestate = ""
+            self._traceparents.add(1, (("result", result),))
 
     def _cgroup_of(self, rec: ProcessStart) -> str:
         return self._cgroups.path(rec.cgroup_id) or procfs.read_cgroup(rec.pid)

@@ -43,7 +43,8 @@ def test_python_mirror_matches_the_c_header(tmp_path):
 def test_constants_match_the_header():
     text = HEADER.read_text()
     for const in ("EVENT_FORK", "EVENT_EXEC", "EVENT_EXIT", "COMM_LEN", "FILENAME_LEN",
-                  "ARGS_LEN", "LOST_RINGBUF", "LOST_LIFETIME", "LOST_SLOTS"):
+                  "ARGS_LEN", "TRACEPARENT_LEN", "TRACESTATE_LEN", "LOST_RINGBUF",
+                  "LOST_LIFETIME", "LOST_SLOTS"):
         value = int(text.split(f"#define {const} ")[1].split()[0])
         assert getattr(contract, const) == value, const
 
@@ -61,7 +62,7 @@ def test_exit_code_decoding(raw, expected):
 
 def test_decode_synthetic_records_redacts_and_bounds_argv():
     args = b"\0".join([b"mysql", b"--password=hunter2", b"x" * 100]) + b"\0"
-    raw = contract.EXEC.pack(contract.EVENT_EXEC, 42, 1000, len(args), 5, 4, 0, 0, b"mysql",
+    raw = contract.EXEC.pack(contract.EVENT_EXEC, 42, 1000, len(args), 5, 4, 0, 0, b"", b"", b"mysql",
                              b"/usr/bin/mysql", args)
     fork = contract.FORK.pack(contract.EVENT_FORK, 42, 1, 1000, 1000, 0, 4, 3, 77, b"sh")
     exit_ = contract.EXIT.pack(contract.EVENT_EXIT, 42, 1, 1000, 1000, 9, 4, 3, 10, 1, 2, 77,
