@@ -26,6 +26,7 @@ _MODULES: dict[Kind, dict[str, str]] = {
         "prometheus": "otel_linnix.exporters.prometheus",
         "file": "otel_linnix.exporters.file",
         "debug": "otel_linnix.exporters.debug",
+        "alertmanager": "otel_linnix.exporters.alertmanager",
     },
     Kind.EXTENSION: {
         "api": "otel_linnix.api",

@@ -8,7 +8,9 @@ log() { printf 'setup: %s\n' "$*"; }
 
 ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 PACKAGES=(python3 python3-venv python3-pip python3-bpfcc bpftool "linux-headers-$ARCH"
-          prometheus make gcc libc6-dev procps iproute2)
+          prometheus prometheus-alertmanager make gcc libc6-dev procps iproute2)
+# Debian starts these daemons when it installs them; the tests run their own on free ports.
+SERVICES_WE_INSTALL=(prometheus prometheus-alertmanager)
 
 system_setup() {
     local missing=()
@@ -21,9 +23,14 @@ system_setup() {
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-        # The Debian prometheus package starts a server on :9090 we do not want.
-        systemctl disable --now prometheus >/dev/null 2>&1 || true
-        pkill -x prometheus 2>/dev/null || true
+        # Stop only the units of the packages this run just installed, by name: never a
+        # Prometheus someone else runs on this machine.
+        local unit
+        for unit in "${SERVICES_WE_INSTALL[@]}"; do
+            [[ " ${missing[*]} " == *" $unit "* ]] || continue
+            systemctl disable --now "$unit" >/dev/null 2>&1 \
+                || service "$unit" stop >/dev/null 2>&1 || true
+        done
     fi
     link_kernel_headers
     mount_fs tracefs /sys/kernel/tracing

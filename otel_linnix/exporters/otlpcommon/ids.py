@@ -33,3 +33,13 @@ def trace_id(boot_id: str, root: ProcessKey) -> bytes:
     data = f"trace|{boot_id}|{root[0]}|{root[1]}".encode()
     digest = hashlib.blake2b(data, digest_size=16).digest()
     return digest if digest != bytes(16) else b"\x00" * 15 + b"\x01"
+
+
+def trace_id_of(table, boot_id: str, key: ProcessKey) -> bytes | None:
+    """The trace a live or recently exited process's span is in (an application's trace it
+    joined through TRACEPARENT, else its tree's); None when the table does not know it."""
+    joined = table.trace_ctx_of(key)
+    if joined is not None:
+        return bytes.fromhex(joined[0])
+    root = table.tree_root_of(key)
+    return trace_id(boot_id, root) if root is not None else None

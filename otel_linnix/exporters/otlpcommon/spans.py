@@ -22,7 +22,7 @@ from opentelemetry.semconv._incubating.attributes.container_attributes import CO
 
 from otel_linnix.component import AgentContext
 from otel_linnix.exporters.otlpcommon import wire
-from otel_linnix.exporters.otlpcommon.ids import span_id, span_id_hasher, trace_id
+from otel_linnix.exporters.otlpcommon.ids import span_id, span_id_hasher, trace_id, trace_id_of
 from otel_linnix.records import (
     NS_PER_TICK,
     Alert,
@@ -104,11 +104,7 @@ class SpanMapper:
         return spans
 
     def trace_of(self, key: ProcessKey) -> bytes | None:
-        joined = self._table.trace_ctx_of(key)
-        if joined is not None:
-            return bytes.fromhex(joined[0])
-        root = self._table.tree_root_of(key)
-        return self._trace_id(root) if root is not None else None
+        return trace_id_of(self._table, self._host.boot_id, key)
 
     def _span_to_come(self, subject) -> bool:
         """Whether the alert's subject still has a span to come (see the module docstring)."""

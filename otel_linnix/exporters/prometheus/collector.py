@@ -108,7 +108,21 @@ class AgentCollector(Collector):
                                    labels=("rule", "severity"))
         for (rule, severity), n in sorted(tally.items()):
             family.add_metric((rule, severity), n)
-        return [family]
+        return [family, self._alert_firing()]
+
+    def _alert_firing(self) -> Metric:
+        """One series per firing alert's rule, severity and culprit container / pod: bounded
+        by the alert store's firing cap, and never a pid (every process would be a series)."""
+        tally = Tally((a.rule, a.severity, a.subject.container_id[:12], a.subject.pod_uid)
+                      for a in self._ctx.alerts.firing())
+        family = GaugeMetricFamily(
+            self._name("otel_linnix.alert.firing"),
+            "Alerts firing now, by rule, severity and culprit container / pod (for routing "
+            "through Prometheus alerting rules or Grafana alerting)",
+            labels=("rule", "severity", "container_id", "pod_uid"))
+        for labels, n in sorted(tally.items()):
+            family.add_metric(labels, n)
+        return family
 
     def _processes(self) -> list[Metric]:
         procs = select_processes(self._ctx.process_table.snapshot(), self._top_n,
