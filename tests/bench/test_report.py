@@ -10,13 +10,17 @@ def _results(agent_cpu_us: float) -> dict:
             "cpu_us_per_lifetime": agent_cpu_us, "export_p50_s": 0.01, "export_p99_s": 0.1}
     steps = {"fork_max": step, "fork@1000": {**step, "workload": "fork@1000/s", "rate": 1000.0},
              "exec": {**step, "workload": "exec", "seconds": 3.0},
-             "build": {"workload": "build", "seconds": 1.1, "captured": 30}}
+             "build": {"workload": "build", "seconds": 1.1, "captured": 30},
+             "fork_sat": {**step, "workload": "fork_sat@2", "rate": 7200.0}}
     return {"mode": "quick", "started": "now", "duration_s": 1.0,
             "machine": {"cores": 2, "kernel": "k"},
-            "plan": {"fork_max_s": 2, "peer_fork_s": 2, "exec_n": 10, "build_files": 2},
-            "baseline": [{"exec_s": 2.0, "build_s": 1.0, "fork_max_rate": 8000.0},
+            "plan": {"fork_max_s": 2, "peer_fork_s": 2, "exec_n": 10, "build_files": 2,
+                     "build_runs": 3, "sat_s": 2},
+            "baseline": [{"exec_s": 2.0, "build_runs_s": [1.0, 1.2, 0.9], "fork_max_rate": 8000.0,
+                          "fork_sat_rate": 8000.0},
                          {"error": "RuntimeError: boom"}],
             "agent": {"steps": steps, "idle": {"cpu_pct_of_core": 0.5, "rss_mb": 50.0},
+                      "build_runs_s": [1.1, 5.0, 1.05], "bpf_ns_per_run": {"exec": 900.0},
                       "alert": {"latency_s": None, "why_missing": "no alert"},
                       "counters": {"otel_linnix_receiver_lost_total": 2.0,
                                    "otel_linnix_exporter_sent_spans_total": 30.0,
@@ -33,10 +37,13 @@ def test_summary_has_every_figure_and_derived_values():
     assert summary["spans_per_request"]["agent"] == 10.0
     assert summary["lost_dropped"]["agent"] == 2.0
     assert summary["capture_max"]["proc_scraper"] is None
+    assert summary["saturated_ratio"]["agent"] == 0.9
+    assert summary["slowdown_build"]["agent"] == 1.1, "medians: one slow build is noise"
+    assert summary["bpf_ns_exec"]["agent"] == 900.0
 
 
 def test_table_judges_targets_and_says_what_is_missing(tmp_path):
-    for cpu, verdict in ((15.0, "yes"), (25.0, "**no**")):
+    for cpu, verdict in ((8.0, "yes"), (15.0, "**no**")):
         results = _results(cpu)
         results["summary"] = summarize(results)
         text = table(results)
