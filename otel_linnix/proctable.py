@@ -331,9 +331,6 @@ class ProcessTable:
         proc = self._procs.get(key)
         return proc.trace_ctx if proc is not None else None
 
-    def is_live(self, key: ProcessKey) -> bool:
-        return key in self._procs
-
     def __len__(self) -> int:
         return len(self._procs)
 

@@ -88,9 +88,6 @@ class RingBuffer:
         """Every finished record, copied out (for callers that keep the raw bytes)."""
         return self.consume(lambda views: [v.tobytes() for v in views])
 
-    def pending_bytes(self) -> int:
-        return _U64.unpack_from(self._producer, 0)[0] - _U64.unpack_from(self._consumer, 0)[0]
-
     def close(self) -> None:
         self._epoll.close()
         self._data.release()
