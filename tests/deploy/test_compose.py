@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
+import pytest
 import yaml
 
 from .conftest import GRAFANA, ROOT
@@ -22,7 +26,7 @@ def port_of(endpoint: str) -> int:
 def test_services_and_images():
     services = compose()["services"]
     assert set(services) == {"otel-linnix", "otel-collector", "tempo", "prometheus", "grafana",
-                             "traced-app"}
+                             "traced-app", "alertmanager"}
     assert services["traced-app"]["image"] == services["otel-linnix"]["image"]
     assert services["otel-collector"]["image"].startswith("otel/opentelemetry-collector-contrib:")
     for name, svc in services.items():
@@ -88,3 +92,48 @@ def test_grafana_datasource_urls_match_services():
     tempo_port = load("tempo.yaml")["server"]["http_listen_port"]
     assert urls["tempo"] == f"http://tempo:{tempo_port}"
     assert urls["prometheus"] == "http://prometheus:9090"
+
+
+def test_the_agent_and_prometheus_page_through_the_stacks_alertmanager():
+    services = compose()["services"]
+    am_port = port_of(services["alertmanager"]["ports"][0])  # the container's side
+    agent_env = services["otel-linnix"]["environment"]
+    assert agent_env["ALERTMANAGER_ENDPOINT"] == f"http://alertmanager:{am_port}"
+    default_config = services["otel-linnix"]["command"][1].split(":-", 1)[1].rstrip("}")
+    pipeline = (ROOT / "pipelines" / default_config.rsplit("/", 1)[1]).read_text()
+    assert "${env:ALERTMANAGER_ENDPOINT" in pipeline and "${env:TRACE_URL" in pipeline
+    assert "{trace_id}" in agent_env["TRACE_URL"]
+    prometheus = load("prometheus.yml")
+    [target] = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert target == f"alertmanager:{am_port}"
+
+
+def mounted_path(service: str, path_inside: str):
+    """The file of this repository that the compose stack mounts at ``path_inside``."""
+    for volume in compose()["services"][service]["volumes"]:
+        source, target = volume.split(":")[:2]
+        if path_inside == target or path_inside.startswith(target.rstrip("/") + "/"):
+            return GRAFANA / source / path_inside[len(target):].lstrip("/")
+    raise AssertionError(f"{service} mounts nothing at {path_inside}")
+
+
+def test_alertmanager_and_prometheus_accept_the_stacks_configs(tmp_path):
+    amtool, promtool = shutil.which("amtool"), shutil.which("promtool")
+    if amtool is None or promtool is None:
+        pytest.skip("amtool / promtool not found (setup installs prometheus-alertmanager and "
+                    "prometheus)")
+    command = compose()["services"]["alertmanager"]["command"]
+    am_config = mounted_path("alertmanager", command[0].split("=", 1)[1])
+    checked = subprocess.run([amtool, "check-config", str(am_config)], capture_output=True,
+                             text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # promtool reads rule files by path: point them at the files the stack mounts there
+    prometheus = load("prometheus.yml")
+    prometheus["rule_files"] = [str(mounted_path("prometheus", f))
+                                for f in prometheus["rule_files"]]
+    local = tmp_path / "prometheus.yml"
+    local.write_text(yaml.safe_dump(prometheus))
+    checked = subprocess.run([promtool, "check", "config", str(local)], capture_output=True,
+                             text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "1 rule files found" in checked.stdout + checked.stderr
