@@ -320,6 +320,31 @@ class ProcessTable:
         with self._lock:
             return [_copy(p) for p in self._procs.values()]
 
+    def started_since(self, since_ns: int, tree_root: ProcessKey | None = None,
+                      cap: int = 4096) -> list[ProcessKey]:
+        """Keys of live processes started at or after ``since_ns`` (of one tree), oldest first:
+        the newest end of the table, without copying it."""
+        out: list[ProcessKey] = []
+        with self._lock:
+            for key in reversed(self._procs):
+                proc = self._procs[key]
+                if proc.start_ns < since_ns or len(out) >= cap:
+                    break
+                if tree_root is None or proc.tree_root == tree_root:
+                    out.append(key)
+        out.reverse()
+        return out
+
+    def count_trees(self, scope=None) -> dict[ProcessKey, int]:
+        """Live processes per tree root (those ``scope.admits``, when given), without copying."""
+        counts: dict[ProcessKey, int] = {}
+        with self._lock:
+            for proc in self._procs.values():
+                if scope is None or scope.everything or scope.admits(
+                        proc.comm, proc.exe, proc.uid, proc.cgroup_path, proc.container_id):
+                    counts[proc.tree_root] = counts.get(proc.tree_root, 0) + 1
+        return counts
+
     def tree_root_of(self, key: ProcessKey) -> ProcessKey | None:
         """The tree root of a live or recently exited lifetime (None: not known)."""
         with self._lock:

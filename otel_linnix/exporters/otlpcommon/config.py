@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tempfile
 import urllib.parse
 
+from otel_linnix.statedir import default_state_dir
 from otel_linnix.config.types import DURATION, HOST_PORT, SIZE, parse_duration
 
 _TLS = {
@@ -20,9 +20,7 @@ _TLS = {
 
 
 def default_spool_dir(component_id: str) -> str:
-    base = "/var/lib/otel-linnix" if os.geteuid() == 0 else os.path.join(
-        tempfile.gettempdir(), f"otel-linnix-{os.geteuid()}")
-    return os.path.join(base, "spool", component_id.replace("/", "_"))
+    return os.path.join(default_state_dir(), "spool", component_id.replace("/", "_"))
 
 
 def schema(endpoint: dict, transport: bool = True) -> dict:

@@ -8,6 +8,8 @@ _SCHEMA = {
     "properties": {
         "rules_file": {"type": "string",
                        "description": "YAML rules file (empty: the shipped rules/default.yaml)"},
+        "state_dir": {"type": "string", "description": "where learned baselines are kept "
+                                                      "(empty: <state directory>/rules)"},
     },
 }
 
@@ -32,7 +34,7 @@ FACTORY = Factory(
     type="rules",
     kind=Kind.PROCESSOR,
     schema=_SCHEMA,
-    defaults={"rules_file": ""},
+    defaults={"rules_file": "", "state_dir": ""},
     create=_create,
     validate=_validate,
     description="detects fork storms, runaway trees, CPU spikes, memory leaks, fd exhaustion",

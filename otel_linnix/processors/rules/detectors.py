@@ -21,6 +21,8 @@ from otel_linnix.records import (
     process_key,
 )
 from otel_linnix.processors.rules import limits
+from otel_linnix.processors.rules.lineage import Lineage, bounded_argv
+from otel_linnix.processors.rules.trend import Urgency, seconds_left, slope, sustained_rise
 
 NS = 1_000_000_000
 MAX_SUBJECTS = 4096
@@ -33,6 +35,8 @@ class Finding:
     subject: AlertSubject
     message: str
     evidence: dict = field(default_factory=dict)
+    #: Set when the finding grades itself (by time left); None: the rule's severity.
+    severity: str | None = None
 
 
 class Scope:
@@ -72,7 +76,8 @@ def subject_of(table: ProcessTable, pid: int, start_ns: int = 0) -> AlertSubject
     if proc is None:
         return AlertSubject(pid=pid, start_ns=start_ns)
     return AlertSubject(pid=proc.pid, start_ns=proc.start_ns, comm=proc.comm, exe=proc.exe,
-                        container_id=proc.container_id, cgroup_path=proc.cgroup_path)
+                        container_id=proc.container_id, cgroup_path=proc.cgroup_path,
+                        argv=bounded_argv(proc.argv))
 
 
 class _Capped(OrderedDict):
@@ -98,9 +103,10 @@ class Detector:
     #: detectors want one type, and a call per record per detector added up in a fork storm).
     wants: tuple[type, ...] = ()
 
-    def __init__(self, rule: dict, table: ProcessTable) -> None:
+    def __init__(self, rule: dict, table: ProcessTable, lineage: Lineage) -> None:
         self.rule = rule
         self.table = table
+        self.lineage = lineage
         self.scope = Scope(rule.get("scope", {}))
         self.window = int(parse_duration(rule["window"]) * NS)
         self.threshold = float(rule["threshold"])
@@ -117,54 +123,20 @@ class Detector:
     def evaluate(self, now: int) -> list[Finding]:
         raise NotImplementedError
 
+    def stop(self) -> None:
+        """Keep what must survive a restart (most detectors keep nothing)."""
+
     def _admits_proc(self, pid: int, comm: str, uid: int | None = None) -> bool:
         proc = self.table.get(pid) if (self.scope.exe or self.scope.cgroup or self.scope.container) else None
         return self.scope.admits(comm, proc.exe if proc else "", uid,
                                  proc.cgroup_path if proc else "", proc.container_id if proc else "")
 
 
-class ForkStorm(Detector):
-    """Host-wide forks per second over the window, sustained for ``min_duration``."""
-
-    def __init__(self, rule, table):
-        super().__init__(rule, table)
-        self.forks: deque[int] = deque(maxlen=max(1000, int(self.threshold * 200)))
-        self.min_duration = int(parse_duration(rule["min_duration"]) * NS)
-        self.above_since: int | None = None
-
-    wants = (ProcessStart,)
-
-    def observe(self, rec):
-        if type(rec) is ProcessStart and self._admits_proc(rec.pid, rec.comm, rec.uid):
-            self.forks.append(rec.start_ns)
-
-    def observe_many(self, records):
-        if self.scope.everything:
-            self.forks.extend([rec.start_ns for rec in records])
-        else:
-            super().observe_many(records)
-
-    def evaluate(self, now):
-        while self.forks and self.forks[0] < now - self.window:
-            self.forks.popleft()
-        rate = len(self.forks) / (self.window / NS)
-        if rate < self.threshold:
-            self.above_since = None
-            return []
-        self.above_since = self.above_since if self.above_since is not None else now
-        if now - self.above_since < self.min_duration:
-            return []
-        return [Finding(HOST, AlertSubject(), f"{rate:.0f} forks/s host-wide "
-                        f"(threshold {self.threshold:g}/s)",
-                        {"forks_per_second": round(rate, 1), "window_s": self.window / NS,
-                         "threshold": self.threshold})]
-
-
 class ForkBurst(Detector):
     """Forks by one parent within the window."""
 
-    def __init__(self, rule, table):
-        super().__init__(rule, table)
+    def __init__(self, rule, table, lineage):
+        super().__init__(rule, table, lineage)
         self.by_parent = _Capped()
 
     wants = (ProcessStart,)
@@ -206,8 +178,8 @@ class ForkBurst(Detector):
 class ShortJobFlood(ForkBurst):
     """Children living less than ``max_lifetime``, per parent, within the window."""
 
-    def __init__(self, rule, table):
-        super().__init__(rule, table)
+    def __init__(self, rule, table, lineage):
+        super().__init__(rule, table, lineage)
         self.max_lifetime = int(parse_duration(rule["max_lifetime"]) * NS)
 
     wants = (ProcessExit,)
@@ -224,41 +196,11 @@ class ShortJobFlood(ForkBurst):
                 self.by_parent.get_or(process_key(ppid, parent_start), deque).extend(times)
 
 
-class RunawayTree(Detector):
-    """Live processes in one process tree at or above the threshold, and still growing."""
-
-    def __init__(self, rule, table):
-        super().__init__(rule, table)
-        self.history: deque[tuple[int, dict]] = deque(maxlen=64)
-
-    def observe(self, rec):
-        pass  # reads the table at evaluation
-
-    def evaluate(self, now):
-        counts: dict[ProcessKey, int] = {}
-        for proc in self.table.snapshot():
-            if self.scope.admits(proc.comm, proc.exe, proc.uid, proc.cgroup_path, proc.container_id):
-                counts[proc.tree_root] = counts.get(proc.tree_root, 0) + 1
-        self.history.append((now, counts))
-        while self.history and self.history[0][0] < now - self.window:
-            self.history.popleft()
-        oldest = self.history[0][1]
-        out = []
-        for root, live in counts.items():
-            if live >= self.threshold and live > oldest.get(root, 0):
-                subject = subject_of(self.table, root[0])
-                out.append(Finding(root, subject, f"process tree of {subject.comm or root[0]} has "
-                                   f"{live} live processes (was {oldest.get(root, 0)})",
-                                   {"live": live, "before": oldest.get(root, 0),
-                                    "window_s": self.window / NS}))
-        return out
-
-
 class _SampleSeries(Detector):
     """Per-process series of samples within the window."""
 
-    def __init__(self, rule, table):
-        super().__init__(rule, table)
+    def __init__(self, rule, table, lineage):
+        super().__init__(rule, table, lineage)
         self.series = _Capped()
 
     wants = (ProcessSample,)
@@ -297,48 +239,51 @@ class CpuSpike(_SampleSeries):
         return out
 
 
-def slope(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope of (t, v) points: a trend, robust to one noisy sample."""
-    n = len(points)
-    mt = sum(t for t, _ in points) / n
-    mv = sum(v for _, v in points) / n
-    var = sum((t - mt) ** 2 for t, _ in points)
-    return sum((t - mt) * (v - mv) for t, v in points) / var if var else 0.0
+class _Projection(_SampleSeries):
+    """A sampled quantity rising toward its limit: a sustained trend over most of the window
+    (not one burst), graded by the time left."""
+
+    def __init__(self, rule, table, lineage):
+        super().__init__(rule, table, lineage)
+        self.urgency = Urgency.from_rule(rule)
+
+    def trend(self, pts, value) -> float:
+        """Growth per second, or 0 when the series is too short or does not rise steadily."""
+        if len(pts) < 4 or pts[-1].ts_ns - pts[0].ts_ns < self.window * 0.5:
+            return 0.0
+        values = [value(p) for p in pts]
+        if not sustained_rise(values):
+            return 0.0
+        return slope([(p.ts_ns / NS, v) for p, v in zip(pts, values)])
 
 
-class MemoryLeak(_SampleSeries):
-    def __init__(self, rule, table):
-        super().__init__(rule, table)
+class MemoryLeak(_Projection):
+    def __init__(self, rule, table, lineage):
+        super().__init__(rule, table, lineage)
         self.min_growth = parse_size(rule["min_growth"])
-        self.horizon = parse_duration(rule["horizon"])
 
     def evaluate(self, now):
         self._trim(now)
         out = []
         for key, pts in self.series.items():
-            if len(pts) < 3:
-                continue
-            growth = slope([(p.ts_ns / NS, p.rss_bytes) for p in pts])
+            growth = self.trend(pts, lambda p: p.rss_bytes)
             if growth < self.min_growth:
                 continue
+            rss = pts[-1].rss_bytes
             limit = limits.memory_limit(key[0])
-            left = (limit - pts[-1].rss_bytes) / growth
-            if left <= self.horizon:
+            left = seconds_left(rss, limit, growth)
+            severity = self.urgency.of(left, rss / limit)
+            if severity is not None:
                 subject = subject_of(self.table, key[0], pts[-1].start_ns)
                 out.append(Finding(key, subject, f"{pts[-1].comm} RSS grows "
                                    f"{growth / 2**20:.1f} MiB/s; limit reached in ~{left:.0f}s",
-                                   {"growth_bytes_per_s": round(growth), "rss": pts[-1].rss_bytes,
+                                   {"growth_bytes_per_s": round(growth), "rss": rss,
                                     "limit": limit, "seconds_to_limit": round(left, 1),
-                                    "series": [p.rss_bytes for p in list(pts)[-20:]]}))
+                                    "series": [p.rss_bytes for p in list(pts)[-20:]]}, severity))
         return out
 
 
-class FdExhaustion(_SampleSeries):
-    def __init__(self, rule, table):
-        super().__init__(rule, table)
-        self.ratio = float(rule["ratio"])
-        self.horizon = parse_duration(rule["horizon"])
-
+class FdExhaustion(_Projection):
     def evaluate(self, now):
         self._trim(now)
         out = []
@@ -346,10 +291,11 @@ class FdExhaustion(_SampleSeries):
             last = pts[-1]
             if not last.fd_limit:
                 continue
-            growth = slope([(p.ts_ns / NS, p.fds) for p in pts]) if len(pts) >= 3 else 0.0
-            left = (last.fd_limit - last.fds) / growth if growth > 0 else float("inf")
+            left = seconds_left(last.fds, last.fd_limit, self.trend(pts, lambda p: p.fds))
             used = last.fds / last.fd_limit
-            if used >= self.ratio or left <= self.horizon:
+            severity = self.urgency.of(left, used) if left != float("inf") else (
+                self.rule["severity"] if used >= self.urgency.ratio else None)
+            if severity is not None:
                 subject = subject_of(self.table, key[0], last.start_ns)
                 out.append(Finding(key, subject, f"{last.comm} has {last.fds}/{last.fd_limit} "
                                    f"fds open ({used:.0%})" + (f", full in ~{left:.0f}s"
@@ -357,11 +303,5 @@ class FdExhaustion(_SampleSeries):
                                    {"fds": last.fds, "limit": last.fd_limit,
                                     "ratio": round(used, 3), "seconds_to_limit": None if
                                     left == float("inf") else round(left, 1),
-                                    "series": [p.fds for p in list(pts)[-20:]]}))
+                                    "series": [p.fds for p in list(pts)[-20:]]}, severity))
         return out
-
-
-DETECTORS = {"fork_storm": ForkStorm, "fork_burst": ForkBurst, "short_job_flood": ShortJobFlood,
-             "runaway_tree": RunawayTree, "cpu_spike": CpuSpike, "memory_leak": MemoryLeak,
-             "fd_exhaustion": FdExhaustion}
-WATCHING = (CpuSpike, MemoryLeak, FdExhaustion)

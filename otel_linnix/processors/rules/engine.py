@@ -1,5 +1,11 @@
 """Alert lifecycle: findings → firing alerts (deduplicated per rule + subject, with cooldown)
-→ resolved alerts when the finding goes away."""
+→ resolved alerts once the finding has stayed away for the rule's ``hold`` (hysteresis: one
+episode is one alert, not a firing/resolved pair every few seconds).
+
+A finding may grade itself (time left to a limit): an alert whose finding turns more severe is
+resolved as "escalated" and fired again at the new severity under a new id, because the
+receivers downstream (Alertmanager) identify an alert by its labels, severity among them.
+Severity never drops within an episode."""
 
 from __future__ import annotations
 
@@ -7,8 +13,18 @@ import hashlib
 from dataclasses import dataclass
 
 from otel_linnix.config.types import parse_duration
-from otel_linnix.processors.rules.detectors import DETECTORS, NS, WATCHING, Detector, Finding
-from otel_linnix.records import Alert, record_time
+from otel_linnix.processors.rules import detectors, forks
+from otel_linnix.processors.rules.detectors import NS, Detector, Finding
+from otel_linnix.processors.rules.lineage import Lineage
+from otel_linnix.records import Alert, ProcessStart, record_time
+
+DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
+             "short_job_flood": detectors.ShortJobFlood, "runaway_tree": forks.RunawayTree,
+             "cpu_spike": detectors.CpuSpike, "memory_leak": detectors.MemoryLeak,
+             "fd_exhaustion": detectors.FdExhaustion}
+#: Detectors of one process's samples: their subjects are sampled every interval from then on.
+WATCHING = (detectors.CpuSpike, detectors.MemoryLeak, detectors.FdExhaustion)
+SEVERITY_RANK = {"info": 1, "warning": 2, "critical": 3}
 
 #: Detectors are evaluated at most this often (record time): some read the whole table.
 EVAL_INTERVAL_NS = 250_000_000
@@ -21,9 +37,14 @@ class _Active:
 
 
 class Engine:
-    def __init__(self, rules: list[dict], ctx) -> None:
+    def __init__(self, rules: list[dict], ctx, lineage: Lineage | None = None) -> None:
         self.ctx = ctx
-        self.detectors: list[Detector] = [DETECTORS[r["type"]](r, ctx.process_table) for r in rules]
+        #: Fork-time links: only kept when a rule names culprits by lineage.
+        self.lineage = lineage or Lineage(ctx.process_table)
+        self.detectors: list[Detector] = [DETECTORS[r["type"]](r, ctx.process_table, self.lineage)
+                                          for r in rules]
+        self._lineage_used = any(isinstance(d, (forks.ForkStorm, forks.RunawayTree))
+                                 for d in self.detectors)
         self._by_type: dict[type, list[Detector]] = {}
         for det in self.detectors:
             for kind in det.wants:
@@ -41,6 +62,8 @@ class Engine:
             if group is None:
                 group = groups[kind] = []
             group.append(rec)
+        if self._lineage_used and ProcessStart in groups:
+            self.lineage.observe_starts(groups[ProcessStart])
         for kind, group in groups.items():
             for det in self._by_type.get(kind, ()):
                 det.observe_many(group)
@@ -59,47 +82,59 @@ class Engine:
             name = det.rule["name"]
             found = {f.key: f for f in det.evaluate(now)}
             for key, finding in found.items():
-                alert = self._fire(det, finding, now)
-                if alert is not None:
-                    out.append(alert)
+                out += self._fire(det, finding, now)
                 if isinstance(det, WATCHING) and key[0]:
                     self.ctx.watched.watch(key)
             out += self._resolve_missing(det, name, found, now)
         return out
 
-    def _fire(self, det: Detector, finding: Finding, now: int) -> Alert | None:
+    def _fire(self, det: Detector, finding: Finding, now: int) -> list[Alert]:
         rule = det.rule
         ident = (rule["name"], finding.key)
+        severity = finding.severity or rule["severity"]
         active = self.active.get(ident)
-        if active is not None:  # still firing: refresh, no new alert
+        if active is not None:
             active.missing_since = None
-            active.alert.last_seen_ns = now
-            active.alert.evidence = finding.evidence
-            return None
+            fired = active.alert
+            if SEVERITY_RANK[severity] <= SEVERITY_RANK[fired.severity]:
+                fired.last_seen_ns = now  # still firing: refresh, no new alert
+                fired.evidence = finding.evidence
+                return []
+            del self.active[ident]
+            return [_resolved(fired, now, f"escalated to {severity}: {fired.message}",
+                              escalated_to=severity), self._new(rule, finding, severity, now)]
         if now < self.cooldown_until.get(ident, 0):
-            return None
+            return []
+        return [self._new(rule, finding, severity, now)]
+
+    def _new(self, rule: dict, finding: Finding, severity: str, now: int) -> Alert:
         digest = hashlib.blake2b(f"{rule['name']}|{finding.key}|{now}".encode(), digest_size=8)
-        alert = Alert(id=digest.hexdigest(), rule=rule["name"], severity=rule["severity"],
+        alert = Alert(id=digest.hexdigest(), rule=rule["name"], severity=severity,
                       state="firing", subject=finding.subject, message=finding.message,
                       first_seen_ns=now, last_seen_ns=now, evidence=finding.evidence)
-        self.active[ident] = _Active(alert)
+        self.active[(rule["name"], finding.key)] = _Active(alert)
         return alert
 
     def _resolve_missing(self, det: Detector, name: str, found: dict, now: int) -> list[Alert]:
         out = []
-        grace = det.window  # one window without the finding before we call it resolved
+        hold = int(parse_duration(det.rule["hold"]) * NS)
         for ident in [i for i in self.active if i[0] == name and i[1] not in found]:
             active = self.active[ident]
             active.missing_since = active.missing_since or now
-            if now - active.missing_since >= grace:
+            if now - active.missing_since >= hold:
                 del self.active[ident]
                 self.cooldown_until[ident] = now + int(parse_duration(det.rule["cooldown"]) * NS)
-                fired = active.alert
-                out.append(Alert(id=fired.id, rule=fired.rule, severity=fired.severity,
-                                 state="resolved", subject=fired.subject,
-                                 message=f"resolved: {fired.message}",
-                                 first_seen_ns=fired.first_seen_ns, last_seen_ns=now,
-                                 evidence=fired.evidence))
+                out.append(_resolved(active.alert, now, f"resolved: {active.alert.message}"))
         if len(self.cooldown_until) > 10000:  # bounded: forget expired cooldowns
             self.cooldown_until = {k: v for k, v in self.cooldown_until.items() if v > now}
         return out
+
+    def stop(self) -> None:
+        for det in self.detectors:
+            det.stop()
+
+
+def _resolved(fired: Alert, now: int, message: str, **evidence) -> Alert:
+    return Alert(id=fired.id, rule=fired.rule, severity=fired.severity, state="resolved",
+                 subject=fired.subject, message=message, first_seen_ns=fired.first_seen_ns,
+                 last_seen_ns=now, evidence={**fired.evidence, **evidence})

@@ -1,6 +1,9 @@
-"""The memory a process may use before it is killed: its cgroup's limit, else the machine's."""
+"""The limits that bite: memory a process may use before it is killed, tasks a host, cgroup
+or user may hold before fork fails."""
 
 from __future__ import annotations
+
+import os
 
 _V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
 _V1_ROOT = "/sys/fs/cgroup/memory"
@@ -43,3 +46,68 @@ def memory_limit(pid: int) -> int:
             if value is not None and value < total:
                 return value
     return total
+
+
+# ---- processes / threads -----------------------------------------------------------------------
+
+_PIDS_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+#: A host has a few hundred cgroups; a walk stops here all the same.
+MAX_CGROUPS = 4096
+
+
+def host_task_limit() -> int:
+    """How many tasks the host can hold: the lower of ``kernel.pid_max`` and ``threads-max``."""
+    values = [_read_int(f"/proc/sys/kernel/{name}") for name in ("pid_max", "threads-max")]
+    return min([v for v in values if v] or [2**22])
+
+
+def nproc_limit(pid: int) -> int | None:
+    """Soft RLIMIT_NPROC of ``pid`` (None: unlimited or unknown)."""
+    try:
+        with open(f"/proc/{pid}/limits") as fh:
+            for line in fh:
+                if line.startswith("Max processes"):
+                    soft = line.split()[2]
+                    return int(soft) if soft.isdigit() else None
+    except OSError:
+        pass
+    return None
+
+
+def limited_pids_cgroups() -> dict[str, int]:
+    """Every cgroup with a ``pids.max`` below "max" → that limit (v1 pids hierarchy or v2)."""
+    found: dict[str, int] = {}
+    seen = 0
+    for root in _PIDS_ROOTS:
+        if not os.path.exists(f"{root}/cgroup.procs"):
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            seen += 1
+            if seen > MAX_CGROUPS:
+                dirnames.clear()
+                break
+            if "pids.max" in filenames:
+                limit = _read_int(f"{dirpath}/pids.max")
+                if limit is not None:
+                    found[dirpath] = limit
+        if found or os.path.exists(f"{root}/pids.current"):
+            break  # the v1 pids hierarchy, or v2 with the pids controller: one is enough
+    return found
+
+
+def pids_current(cgroup_dir: str) -> int | None:
+    return _read_int(f"{cgroup_dir}/pids.current")
+
+
+def cgroup_members(cgroup_dir: str, cap: int = 4096) -> list[int]:
+    """Pids in the cgroup and its children (bounded)."""
+    pids: list[int] = []
+    for dirpath, _, _ in os.walk(cgroup_dir):
+        try:
+            with open(f"{dirpath}/cgroup.procs") as fh:
+                pids.extend(int(line) for line in fh if line.strip())
+        except (OSError, ValueError):
+            continue
+        if len(pids) >= cap:
+            return pids[:cap]
+    return pids

@@ -7,6 +7,7 @@ an invalid file keeps the old rules and their state.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Sequence
 
@@ -15,6 +16,7 @@ from otel_linnix.config.errors import ConfigError
 from otel_linnix.processors.rules import rulesfile
 from otel_linnix.processors.rules.engine import Engine
 from otel_linnix.records import Record
+from otel_linnix.statedir import default_state_dir
 
 
 class RulesProcessor(Processor):
@@ -22,8 +24,9 @@ class RulesProcessor(Processor):
         self._ctx = settings.context
         self._log = settings.logger
         self._path = config["rules_file"] or None
+        self._state_dir = config.get("state_dir") or os.path.join(default_state_dir(), "rules")
         self._lock = threading.Lock()
-        self.engine = Engine(rulesfile.load(self._path), self._ctx)  # bad file: create fails
+        self.engine = Engine(self._load(), self._ctx)  # bad file: create fails
         t = self._ctx.telemetry
         self._fired = t.counter("otel_linnix.alerts", "Alerts fired")
         self._resolved = t.counter("otel_linnix.alerts.resolved", "Alerts resolved")
@@ -44,15 +47,28 @@ class RulesProcessor(Processor):
             self._log.info("alert %s %s: %s", alert.rule, alert.state, alert.message)
         return [*records, *alerts]
 
+    def _load(self) -> list[dict]:
+        """The rules, each fork_storm given its learned-baseline file in the state directory."""
+        rules = rulesfile.load(self._path)
+        for rule in rules:
+            if rule["type"] == "fork_storm":
+                rule["baseline_file"] = os.path.join(self._state_dir,
+                                                     f"{rule['name']}.baseline.json")
+        return rules
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self.engine.stop()
+
     def reload(self) -> None:
         try:
-            rules = rulesfile.load(self._path)
+            rules = self._load()
         except ConfigError as exc:
             self._log.error("rules reload failed, keeping the old rules: %s", exc)
             raise
         with self._lock:
             old = self.engine
-            self.engine = Engine(rules, self._ctx)
+            self.engine = Engine(rules, self._ctx, old.lineage)
             # keep what is firing, and the detectors' state for rules that did not change
             self.engine.active, self.engine.cooldown_until = old.active, old.cooldown_until
             self.engine.now = old.now

@@ -25,7 +25,19 @@ _RULE = {
         "severity": {"enum": ["info", "warning", "critical"]},
         "enabled": {"type": "boolean"},
         "window": DURATION, "cooldown": DURATION, "min_duration": DURATION,
-        "max_lifetime": DURATION, "horizon": DURATION,
+        "max_lifetime": DURATION, "horizon": DURATION, "critical_within": DURATION,
+        "hold": {**DURATION, "description": "resolve only after the condition stayed clear "
+                                            "this long (hysteresis)"},
+        "min_rise": {"type": "integer", "minimum": 1,
+                     "description": "fork_storm: live tasks a pool must gain to be growing"},
+        "share": {"type": "number", "exclusiveMinimum": 0.5, "maximum": 1,
+                  "description": "the culprit: smallest subtree holding this share of growth"},
+        "rate_window": DURATION,
+        "rate_floor_per_cpu": {"type": "number", "exclusiveMinimum": 0,
+                               "description": "fork_storm: never a rate alert below this × CPUs"},
+        "rate_factor": {"type": "number", "minimum": 1, "description":
+                        "fork_storm: alert above this × the host's learned normal peak rate"},
+        "rate_severity": {"enum": ["info", "warning", "critical"]},
         "threshold": {"type": "number", "exclusiveMinimum": 0},
         "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "min_growth": SIZE,
@@ -40,8 +52,10 @@ SCHEMA = {"type": "object", "additionalProperties": False, "required": ["rules"]
 
 DEFAULTS: dict[str, Any] = {"severity": "warning", "enabled": True, "window": "5s",
                             "cooldown": "60s", "min_duration": 0, "max_lifetime": "1s",
-                            "horizon": "10m", "threshold": 1, "ratio": 0.8, "min_growth": "1MiB",
-                            "scope": {}}
+                            "horizon": "10m", "critical_within": "1m", "hold": "30s",
+                            "threshold": 1, "ratio": 0.9, "min_growth": "1MiB", "min_rise": 20,
+                            "share": 0.8, "rate_window": "5s", "rate_floor_per_cpu": 2500,
+                            "rate_factor": 4, "rate_severity": "warning", "scope": {}}
 
 
 def default_rules_text() -> str:

@@ -1,0 +1,122 @@
+"""Who started whom, through exited ancestors: the culprit of a fork storm is often long gone.
+
+A shell fork bomb (``b(){ b|b& }; b``) re-parents every generation to init within
+milliseconds, and the shell that started it exits at once: the live tree is flat, and the
+table's ``tree_root`` is the host's top-level ancestor. Only the fork-time links name the
+shell, so they are kept here for exited lifetimes too — two bounded generations of plain dicts
+(an insert per fork, nothing else on the hot path) — with what the table knew of each parent
+when its first child was seen (its exe and argv, gone from the table once it exits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from otel_linnix.proctable import ProcessTable
+from otel_linnix.records import NS_PER_TICK, AlertSubject, ProcessKey, process_key
+from otel_linnix.redact import redact_argv
+
+DEFAULT_CAPACITY = 131072
+#: A walk up the lineage stops here (a long-running bomb is thousands of generations deep).
+MAX_DEPTH = 2048
+#: At most this many members are walked when naming a culprit.
+MAX_MEMBERS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Ancestor:
+    comm: str
+    exe: str
+    argv: tuple[str, ...]
+    cgroup_path: str
+    container_id: str
+
+
+class Lineage:
+    def __init__(self, table: ProcessTable, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.table = table
+        self.capacity = capacity
+        self._links: dict[ProcessKey, ProcessKey] = {}
+        self._links_old: dict[ProcessKey, ProcessKey] = {}
+        self._parents: dict[ProcessKey, Ancestor] = {}
+        self._parents_old: dict[ProcessKey, Ancestor] = {}
+
+    def observe_starts(self, starts: list) -> None:
+        links, parents, peek = self._links, self._parents, self.table.peek
+        last_parent = None
+        for rec in starts:
+            if rec.ppid <= 2:
+                continue
+            parent_key = process_key(rec.ppid, rec.parent_start_ns)
+            links[process_key(rec.pid, rec.start_ns)] = parent_key
+            if parent_key != last_parent and parent_key not in parents:
+                proc = peek(rec.ppid)
+                if proc is not None and proc.key == parent_key:
+                    parents[parent_key] = Ancestor(proc.comm, proc.exe, proc.argv,
+                                                   proc.cgroup_path, proc.container_id)
+            last_parent = parent_key
+        if len(links) >= self.capacity // 2:
+            self._links_old, self._links = links, {}
+        if len(parents) >= self.capacity // 2:
+            self._parents_old, self._parents = parents, {}
+
+    def parent(self, key: ProcessKey) -> ProcessKey | None:
+        found = self._links.get(key) or self._links_old.get(key)
+        if found is not None:
+            return found
+        proc = self.table.get_key(key)  # seeded from /proc: its fork was never seen
+        if proc is not None and proc.original_ppid > 2 and proc.parent_start_ns:
+            return process_key(proc.original_ppid, proc.parent_start_ns)
+        return None
+
+    def culprit(self, members: list[ProcessKey], share: float = 0.8) -> ProcessKey | None:
+        """The smallest subtree holding ``share`` of ``members``: its root. With ``share`` above
+        one half the qualifying roots lie on one chain, so the smallest of them is the one with
+        the fewest members, and among equals the first one met walking up from below."""
+        if len(members) > MAX_MEMBERS:  # evenly spread: the newest alone are one corner of a bomb
+            members = members[::-(-len(members) // MAX_MEMBERS)]
+        if not members:
+            return None
+        counts: dict[ProcessKey, int] = {}
+        for key in members:
+            for ancestor in self._ancestors(key):
+                counts[ancestor] = counts.get(ancestor, 0) + 1
+        need = max(1, share * len(members))
+        qualifying = {key: n for key, n in counts.items() if n >= need}
+        if not qualifying:
+            return None
+        smallest = min(qualifying.values())
+        for key in reversed(members):  # the first one met from below is the deepest
+            for ancestor in self._ancestors(key):
+                if qualifying.get(ancestor) == smallest:
+                    return ancestor
+        return None
+
+    def _ancestors(self, key: ProcessKey):
+        """The member itself, then its fork-time ancestors (a subtree holds its own root)."""
+        seen = 0
+        while key is not None and seen < MAX_DEPTH:
+            yield key
+            seen += 1
+            key = self.parent(key)
+
+    def subject(self, key: ProcessKey) -> AlertSubject:
+        """The culprit as an alert names it: live from the table, else as its first child saw it."""
+        proc = self.table.get_key(key)
+        if proc is not None:
+            return AlertSubject(pid=proc.pid, start_ns=proc.start_ns, comm=proc.comm,
+                                exe=proc.exe, container_id=proc.container_id,
+                                cgroup_path=proc.cgroup_path, argv=bounded_argv(proc.argv))
+        seen = self._parents.get(key) or self._parents_old.get(key)
+        start_ns = key[1] * NS_PER_TICK
+        if seen is None:
+            return AlertSubject(pid=key[0], start_ns=start_ns)
+        return AlertSubject(pid=key[0], start_ns=start_ns, comm=seen.comm, exe=seen.exe,
+                            container_id=seen.container_id, cgroup_path=seen.cgroup_path,
+                            argv=bounded_argv(seen.argv))
+
+
+def bounded_argv(argv: tuple[str, ...], max_args: int = 32, max_len: int = 256
+                 ) -> tuple[str, ...]:
+    """Redacted, and short enough for a label, a log line and an LLM prompt."""
+    return tuple(arg[:max_len] for arg in redact_argv(argv)[:max_args])
