@@ -53,9 +53,14 @@ def _remove(root: str, path: str) -> None:
     try:
         with open(f"{root}/cgroup.procs", "w") as fh:
             fh.write(str(os.getpid()))
-        os.rmdir(path)
     except OSError:
-        pass
+        return
+    for _ in range(100):  # killed processes leave the group a moment after the signal
+        try:
+            os.rmdir(path)
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def _v2_group(name: str, settings: dict) -> str | None:
@@ -75,11 +80,15 @@ def confine(name: str, pids_max: int | None = None, memory_max: int | None = Non
     applied: dict = {"time_limit_s": seconds}
     group = f"otel-linnix-demo-{name}-{os.getpid()}"
     v2 = {k: v for k, v in (("pids.max", pids_max), ("memory.max", memory_max)) if v}
-    if v2 and _v2_group(group, v2):
+    path = _v2_group(group, v2) if v2 else None
+    if path:
         applied["cgroup"] = f"v2:{group}"
+        applied["cgroup_dir"] = path
     else:
-        if pids_max and _v1_group("pids", group, {"pids.max": pids_max}):
+        path = _v1_group("pids", group, {"pids.max": pids_max}) if pids_max else None
+        if path:
             applied["pids.max"] = pids_max
+            applied["cgroup_dir"] = path
         if memory_max and _v1_group("memory", group, {"memory.limit_in_bytes": memory_max}):
             applied["memory.limit_in_bytes"] = memory_max
     if pids_max and "pids.max" not in applied and "cgroup" not in applied:

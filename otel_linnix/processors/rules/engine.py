@@ -16,7 +16,7 @@ from otel_linnix.config.types import parse_duration
 from otel_linnix.processors.rules import detectors, forks
 from otel_linnix.processors.rules.detectors import NS, Detector, Finding
 from otel_linnix.processors.rules.lineage import Lineage
-from otel_linnix.records import Alert, ProcessStart, record_time
+from otel_linnix.records import Alert, ProcessExit, ProcessStart, record_time
 
 DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
              "short_job_flood": detectors.ShortJobFlood, "runaway_tree": forks.RunawayTree,
@@ -62,8 +62,11 @@ class Engine:
             if group is None:
                 group = groups[kind] = []
             group.append(rec)
-        if self._lineage_used and ProcessStart in groups:
-            self.lineage.observe_starts(groups[ProcessStart])
+        if self._lineage_used:
+            if ProcessStart in groups:
+                self.lineage.observe_starts(groups[ProcessStart])
+            if ProcessExit in groups:
+                self.lineage.observe_exits(groups[ProcessExit])
         for kind, group in groups.items():
             for det in self._by_type.get(kind, ()):
                 det.observe_many(group)

@@ -40,6 +40,9 @@ class Lineage:
         self._links_old: dict[ProcessKey, ProcessKey] = {}
         self._parents: dict[ProcessKey, Ancestor] = {}
         self._parents_old: dict[ProcessKey, Ancestor] = {}
+        #: Parents already gone from the table when their first child was seen (the table
+        #: applies a whole batch first): their exit record, which carries exe and argv, names them.
+        self._unnamed: dict[ProcessKey, None] = {}
 
     def observe_starts(self, starts: list) -> None:
         links, parents, peek = self._links, self._parents, self.table.peek
@@ -54,11 +57,23 @@ class Lineage:
                 if proc is not None and proc.key == parent_key:
                     parents[parent_key] = Ancestor(proc.comm, proc.exe, proc.argv,
                                                    proc.cgroup_path, proc.container_id)
+                elif len(self._unnamed) < 4096:
+                    self._unnamed[parent_key] = None
             last_parent = parent_key
         if len(links) >= self.capacity // 2:
             self._links_old, self._links = links, {}
         if len(parents) >= self.capacity // 2:
             self._parents_old, self._parents = parents, {}
+
+    def observe_exits(self, exits: list) -> None:
+        unnamed = self._unnamed
+        if not unnamed:
+            return
+        for rec in exits:
+            key = process_key(rec.pid, rec.start_ns)
+            if key in unnamed:
+                del unnamed[key]
+                self._parents[key] = Ancestor(rec.comm, rec.exe, rec.argv, rec.cgroup_path, "")
 
     def parent(self, key: ProcessKey) -> ProcessKey | None:
         found = self._links.get(key) or self._links_old.get(key)
