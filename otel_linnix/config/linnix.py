@@ -1,6 +1,7 @@
 """Linnix's ``linnix.toml`` → the pipeline model, so existing Linnix installs keep their config.
 
-Mapped keys: runtime.offline, telemetry.sample_interval_ms, rules.enabled / rules.config_path,
+Mapped keys: runtime.offline, telemetry.sample_interval_ms, rules.enabled / rules.path / rules.config_path
+(a Linnix rules.yaml or rules.toml maps onto rules: see processors/rules/linnixrules),
 api.bind_address, llm.endpoint / llm.model / llm.timeout_secs. Anything else is an error naming
 the key: silently ignoring a setting the user believes is active would be worse.
 """
@@ -14,7 +15,7 @@ from otel_linnix.config.errors import ConfigError
 _KNOWN = {
     "runtime": {"offline"},
     "telemetry": {"sample_interval_ms"},
-    "rules": {"enabled", "config_path"},
+    "rules": {"enabled", "config_path", "path"},
     "api": {"bind_address"},
     "llm": {"endpoint", "model", "timeout_secs"},
 }
@@ -47,7 +48,8 @@ def from_linnix_toml(doc: dict[str, Any]) -> dict[str, Any]:
     processors: dict[str, Any] = {}
     chain: list[str] = []
     if rules.get("enabled", True):
-        processors["rules"] = {"rules_file": rules["config_path"]} if "config_path" in rules else {}
+        path = rules.get("path", rules.get("config_path"))  # Linnix's newer key, then the older
+        processors["rules"] = {"rules_file": path} if path else {}
         chain.append("rules")
     if llm.get("endpoint"):
         llm_cfg: dict[str, Any] = {"endpoint": llm["endpoint"]}

@@ -14,10 +14,12 @@ NS = 10**9
 POLL_NS = 50_000_000  # the receiver's default poll interval
 
 
-def make(ctx, rules_yaml: str | None = None, tmp_path=None, state_dir: str | None = None):
-    """The rules processor on ``rules_yaml`` (None: the shipped rules); learned baselines go to
-    ``state_dir`` (default: a fresh temporary directory, never the machine's state)."""
-    path = ""
+def make(ctx, rules_yaml: str | None = None, tmp_path=None, state_dir: str | None = None,
+         rules_file: str = ""):
+    """The rules processor on ``rules_yaml`` or ``rules_file`` (neither: the shipped rules);
+    learned baselines go to ``state_dir`` (default: a fresh temporary directory, never the
+    machine's state)."""
+    path = rules_file
     if rules_yaml is not None:
         path = str(tmp_path / "rules.yaml")
         open(path, "w").write(rules_yaml)

@@ -239,6 +239,26 @@ class CpuSpike(_SampleSeries):
         return out
 
 
+class RssHigh(_SampleSeries):
+    """RSS at or above ``threshold`` bytes in every sample of the window (Linnix's
+    subtree_rss_mb, per process): a fixed line, for those who chose one."""
+
+    def evaluate(self, now):
+        self._trim(now)
+        out = []
+        for key, pts in self.series.items():
+            if len(pts) < 2 or pts[-1].ts_ns - pts[0].ts_ns < self.window * 0.8:
+                continue
+            low = min(p.rss_bytes for p in pts)
+            if low >= self.threshold:
+                subject = subject_of(self.table, key[0], pts[-1].start_ns)
+                out.append(Finding(key, subject, f"{pts[-1].comm} RSS above "
+                                   f"{self.threshold / 2**20:.0f} MiB for "
+                                   f"{(pts[-1].ts_ns - pts[0].ts_ns) / NS:.0f}s",
+                                   {"rss_min": low, "threshold": self.threshold}))
+        return out
+
+
 class _Projection(_SampleSeries):
     """A sampled quantity rising toward its limit: a sustained trend over most of the window
     (not one burst), graded by the time left."""

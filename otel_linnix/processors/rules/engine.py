@@ -21,9 +21,9 @@ from otel_linnix.records import Alert, ProcessExit, ProcessStart, record_time
 DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
              "short_job_flood": detectors.ShortJobFlood, "runaway_tree": forks.RunawayTree,
              "cpu_spike": detectors.CpuSpike, "memory_leak": detectors.MemoryLeak,
-             "fd_exhaustion": detectors.FdExhaustion}
+             "fd_exhaustion": detectors.FdExhaustion, "rss_high": detectors.RssHigh}
 #: Detectors of one process's samples: their subjects are sampled every interval from then on.
-WATCHING = (detectors.CpuSpike, detectors.MemoryLeak, detectors.FdExhaustion)
+WATCHING = (detectors.CpuSpike, detectors.MemoryLeak, detectors.FdExhaustion, detectors.RssHigh)
 SEVERITY_RANK = {"info": 1, "warning": 2, "critical": 3}
 
 #: Detectors are evaluated at most this often (record time): some read the whole table.

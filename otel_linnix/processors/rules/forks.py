@@ -195,7 +195,7 @@ class ForkStorm(Detector):
 
     def _judge_rate(self, now: int) -> Finding | None:
         rate = self._forks_since(now - self.rate_window) / (self.rate_window / NS)
-        normal = self.baseline.quantile(0.999)
+        normal = self.baseline.quantile(0.999) if self.rule["learn"] else 0.0
         threshold = max(self.rate_floor, self.rate_factor * normal)
         if rate < threshold:
             self.above_since, self.departing, self.rate_pool.culprit = None, False, None

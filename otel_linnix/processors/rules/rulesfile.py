@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import tomllib
 from importlib import resources
 from typing import Any
 
 import yaml
+
+from otel_linnix.processors.rules import linnixrules
 
 from otel_linnix.config.errors import ConfigError
 from otel_linnix.config.schema import check
 from otel_linnix.config.types import DURATION, SIZE
 
 TYPES = ("fork_storm", "fork_burst", "short_job_flood", "runaway_tree", "cpu_spike",
-         "memory_leak", "fd_exhaustion")
+         "memory_leak", "fd_exhaustion", "rss_high")
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _RULE = {
@@ -38,6 +41,8 @@ _RULE = {
         "rate_factor": {"type": "number", "minimum": 1, "description":
                         "fork_storm: alert above this × the host's learned normal peak rate"},
         "rate_severity": {"enum": ["info", "warning", "critical"]},
+        "learn": {"type": "boolean", "description": "fork_storm: learn the host's normal rate "
+                                                    "(false: the floor alone, as Linnix did)"},
         "threshold": {"type": "number", "exclusiveMinimum": 0},
         "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "min_growth": SIZE,
@@ -55,7 +60,8 @@ DEFAULTS: dict[str, Any] = {"severity": "warning", "enabled": True, "window": "5
                             "horizon": "10m", "critical_within": "1m", "hold": "30s",
                             "threshold": 1, "ratio": 0.9, "min_growth": "1MiB", "min_rise": 20,
                             "share": 0.8, "rate_window": "5s", "rate_floor_per_cpu": 2500,
-                            "rate_factor": 4, "rate_severity": "warning", "scope": {}}
+                            "rate_factor": 4, "rate_severity": "warning", "learn": True,
+                            "scope": {}}
 
 
 def default_rules_text() -> str:
@@ -64,12 +70,9 @@ def default_rules_text() -> str:
 
 def parse(text: str, source: str) -> list[dict[str, Any]]:
     """Validated rules with defaults filled in; ConfigError naming ``rules[i](name).key``."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where) from None
+    doc = _load_document(text, source)
+    if linnixrules.is_linnix(doc):
+        doc = linnixrules.convert(doc, source)
     problems = check(doc, SCHEMA)
     if problems:
         named = []
@@ -88,6 +91,21 @@ def parse(text: str, source: str) -> list[dict[str, Any]]:
     if dupes:
         raise ConfigError(f"duplicate rule names: {', '.join(dupes)}", source)
     return [{**DEFAULTS, **rule} for rule in doc["rules"] if rule.get("enabled", True)]
+
+
+def _load_document(text: str, source: str) -> Any:
+    """YAML, or TOML for a ``.toml`` file (Linnix's rules.toml)."""
+    if source.endswith(".toml"):
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", source) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where) from None
 
 
 def load(path: str | None) -> list[dict[str, Any]]:

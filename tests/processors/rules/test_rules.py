@@ -119,3 +119,19 @@ def test_short_job_flood_counts_only_short_children(ctx, tmp_path):
         tree.advance(NS // 20)
     flood = [a for a in feed(proc, ctx, tree.records()[start:], batch=5) if a.rule == "flood"]
     assert len(flood) == 1 and flood[0].subject.pid == cron
+
+
+def test_one_burst_of_fds_is_not_a_trend(ctx):
+    """A server accepting 1500 connections at once, at 8 % of its fd limit, then steady: the
+    burst projects "full in 200 s" and is wrong; a sustained leak is graded by time left."""
+    proc = make(ctx)
+    fds = [50] * 8 + [1550] * 30
+    burst = [sample(21, NS, (10 + i) * NS, fds=n, fd_limit=20000, comm="agent")
+             for i, n in enumerate(fds)]
+    assert [a for a in feed(proc, ctx, burst, batch=1) if a.rule == "fd_exhaustion"] == []
+    leak = [sample(22, NS, (10 + i) * NS, fds=100 + 100 * i, fd_limit=20000, comm="leaky")
+            for i in range(100)]
+    fired = [a for a in feed(proc, ctx, leak, batch=1)
+             if a.rule == "fd_exhaustion" and a.state == "firing"]
+    assert [a.severity for a in fired] == ["warning", "critical"]
+    assert "full in" in fired[0].message and fired[1].evidence["seconds_to_limit"] <= 120

@@ -1,0 +1,79 @@
+"""Linnix's own rules files (``rules.yaml`` / ``rules.toml``: a list of ``detector:`` entries)
+mapped onto otel-linnix rules, so a Linnix install's thresholds keep meaning what they meant.
+
+A Linnix threshold is an explicit choice, so it is honoured as written: ``forks_per_sec`` becomes
+a fork_storm whose rate alert fires at exactly that host rate (no learned baseline), on top of the
+headroom judgement every fork_storm makes. Detectors with no equivalent yet are an error naming
+the rule: silently dropping a rule the user believes is active would be worse. Linnix's
+subtree_* detectors become their per-process counterparts (cpu_spike, rss_high).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from otel_linnix.config.errors import ConfigError
+
+SEVERITY = {"info": "info", "low": "info", "medium": "warning", "high": "critical"}
+UNSUPPORTED = {"exec_rate", "zombie_count", "system_psi_cpu",
+               "system_psi_memory", "system_psi_io"}
+
+
+def is_linnix(doc: Any) -> bool:
+    rules = doc.get("rules") if isinstance(doc, dict) else doc
+    return isinstance(rules, list) and any(isinstance(r, dict) and "detector" in r for r in rules)
+
+
+def convert(doc: Any, source: str) -> dict[str, list[dict[str, Any]]]:
+    rules = doc.get("rules") if isinstance(doc, dict) else doc
+    out, problems = [], []
+    for i, raw in enumerate(rules):
+        where = f"{source}: rules[{i}]({raw.get('name', '?') if isinstance(raw, dict) else '?'})"
+        try:
+            out.append(_rule(raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append((where, _why(exc)))
+    if problems:
+        raise ConfigError(problems)
+    return {"rules": out}
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"Linnix rule misses {exc.args[0]!r}"
+    return str(exc)
+
+
+def _rule(raw: dict) -> dict[str, Any]:
+    detector = raw["detector"]
+    base = {"name": _name(raw["name"]), "severity": SEVERITY.get(str(raw.get("severity", "info")),
+                                                                 "info"),
+            "cooldown": f"{int(raw.get('cooldown', 60))}s"}
+    if detector == "forks_per_sec":
+        seconds = max(1, int(raw["duration"]))
+        return {**base, "type": "fork_storm", "rate_window": f"{seconds}s", "min_duration": 0,
+                "rate_floor_per_cpu": float(raw["threshold"]) / (os.cpu_count() or 1),
+                "rate_factor": 1, "learn": False, "rate_severity": base["severity"]}
+    if detector in ("fork_burst", "runaway_tree"):
+        return {**base, "type": detector, "threshold": int(raw["threshold"]),
+                "window": f"{int(raw['window_seconds'])}s"}
+    if detector == "short_job_flood":
+        return {**base, "type": "short_job_flood", "threshold": int(raw["threshold"]),
+                "window": f"{int(raw['window_seconds'])}s",
+                "max_lifetime": f"{int(raw.get('max_exec_duration_ms', 1000))}ms"}
+    if detector == "subtree_cpu_pct":
+        return {**base, "type": "cpu_spike", "threshold": float(raw["threshold"]) / 100,
+                "window": f"{int(raw['duration'])}s"}
+    if detector == "subtree_rss_mb":
+        return {**base, "type": "rss_high", "threshold": int(raw["threshold"]) * 2**20,
+                "window": f"{int(raw['duration'])}s"}
+    if detector in UNSUPPORTED:
+        raise ValueError(f"Linnix detector {detector!r} has no otel-linnix equivalent yet")
+    raise ValueError(f"unknown Linnix detector {detector!r}")
+
+
+def _name(name: str) -> str:
+    """Linnix names are free text; ours are identifiers."""
+    out = "".join(c if c.isalnum() else "_" for c in str(name).lower()).strip("_")
+    return out if out[:1].isalpha() else f"r_{out}"
