@@ -24,6 +24,13 @@ clean:
 # make bench [QUICK=1] — the benchmark harness (root: loads BPF); prints the table and writes
 # bench/results/ (QUICK=1: the < 2 min smoke run, into bench/results/quick/; PROFILE=1: py-spy
 # the agent in one extra fork storm, into agent-profile.txt)
-.PHONY: bench
+.PHONY: bench bench-detect
 bench: setup
 	@$(PY) -m bench.run $(if $(QUICK),--quick) $(if $(PROFILE),--profile)
+
+# make bench-detect — benign corpus (configure+make of a Debian source package, builds, apt,
+# pip, a test suite, shell loops, git) and trouble corpus (fork bomb, fork flood, leaks, CPU
+# spin, runaway tree) under the agent with the shipped rules: precision / recall / lead time,
+# into bench/results/detect.md (root: loads BPF; ONLY="name ..." runs some items)
+bench-detect: setup
+	@$(PY) -m bench.detect $(if $(ONLY),--only $(ONLY))

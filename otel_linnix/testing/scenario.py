@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +18,12 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 @contextmanager
-def live_agent(rules_file: str = "", sample_interval: str = "500ms"):
+def live_agent(rules_file: str = "", sample_interval: str = "500ms", state_dir: str = ""):
+    """The real agent in this process: eBPF receiver → rules → debug. Learned baselines go to
+    ``state_dir`` (default: a fresh temporary directory, never the machine's own state)."""
+    state_dir = state_dir or tempfile.mkdtemp(prefix="otel-linnix-state-")
     raw = {"receivers": {"ebpf_process": {"sample_interval": sample_interval}},
-           "processors": {"rules": {"rules_file": rules_file}},
+           "processors": {"rules": {"rules_file": rules_file, "state_dir": state_dir}},
            "exporters": {"debug": {"verbosity": "basic", "summary_interval": "1h"}},
            "service": {"pipelines": {"logs": {"receivers": ["ebpf_process"],
                                               "processors": ["rules"], "exporters": ["debug"]}}}}

@@ -104,8 +104,24 @@ class Lineage:
         for key in reversed(members):  # the first one met from below is the deepest
             for ancestor in self._ancestors(key):
                 if qualifying.get(ancestor) == smallest:
-                    return ancestor
+                    return self._program_root(ancestor, lambda k: qualifying.get(k) == smallest)
         return None
+
+    def _program_root(self, key: ProcessKey, same_subtree) -> ProcessKey:
+        """Up through forked copies of the same program holding the same members: the shell
+        that ran ``b|b&`` forked a subshell for it, and the shell is the one to name."""
+        image = self._image(key)
+        parent = self.parent(key)
+        while parent is not None and same_subtree(parent) and self._image(parent) == image:
+            key, parent = parent, self.parent(parent)
+        return key
+
+    def _image(self, key: ProcessKey) -> tuple[str, tuple[str, ...]]:
+        proc = self.table.peek(key[0])
+        if proc is not None and proc.key == key:
+            return proc.exe, proc.argv
+        seen = self._parents.get(key) or self._parents_old.get(key)
+        return (seen.exe, seen.argv) if seen is not None else ("", ())
 
     def _ancestors(self, key: ProcessKey):
         """The member itself, then its fork-time ancestors (a subtree holds its own root)."""
