@@ -22,6 +22,18 @@ _SEVERITY = {"info": (SeverityNumber.SEVERITY_NUMBER_INFO, "INFO"),
              "critical": (SeverityNumber.SEVERITY_NUMBER_ERROR, "ERROR")}
 
 
+def culprit_attributes(subject) -> dict:
+    """The culprit's image, command line (already redacted and bounded) and cgroup."""
+    attrs: dict = {}
+    if subject.exe:
+        attrs[P.PROCESS_EXECUTABLE_PATH] = subject.exe
+    if subject.argv:
+        attrs[P.PROCESS_COMMAND_ARGS] = list(subject.argv)
+    if subject.cgroup_path:
+        attrs["otel_linnix.process.cgroup"] = subject.cgroup_path
+    return attrs
+
+
 def alert_log(alert: Alert, host: HostInfo, trace: bytes | None) -> LogRecord:
     number, text = _SEVERITY.get(alert.severity, _SEVERITY["warning"])
     attrs = {
@@ -37,6 +49,7 @@ def alert_log(alert: Alert, host: HostInfo, trace: bytes | None) -> LogRecord:
             attrs[P.PROCESS_EXECUTABLE_NAME] = subject.comm
         if subject.container_id:
             attrs["container.id"] = subject.container_id
+        attrs.update(culprit_attributes(subject))
     if alert.annotation:
         attrs["otel_linnix.alert.annotation"] = json.dumps(alert.annotation, default=str)
         if alert.annotation.get("summary"):

@@ -23,6 +23,7 @@ from opentelemetry.semconv._incubating.attributes.container_attributes import CO
 from otel_linnix.component import AgentContext
 from otel_linnix.exporters.otlpcommon import wire
 from otel_linnix.exporters.otlpcommon.ids import span_id, span_id_hasher, trace_id, trace_id_of
+from otel_linnix.exporters.otlpcommon.logs import culprit_attributes
 from otel_linnix.records import (
     NS_PER_TICK,
     Alert,
@@ -100,7 +101,8 @@ class SpanMapper:
                             rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
                                                "otel_linnix.alert.severity": rec.severity,
                                                "otel_linnix.alert.state": rec.state,
-                                               "otel_linnix.alert.message": rec.message})
+                                               "otel_linnix.alert.message": rec.message,
+                                               **culprit_attributes(rec.subject)})
         return spans
 
     def trace_of(self, key: ProcessKey) -> bytes | None:

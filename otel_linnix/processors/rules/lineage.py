@@ -104,15 +104,18 @@ class Lineage:
         for key in reversed(members):  # the first one met from below is the deepest
             for ancestor in self._ancestors(key):
                 if qualifying.get(ancestor) == smallest:
-                    return self._program_root(ancestor, lambda k: qualifying.get(k) == smallest)
+                    return self._branch_point(ancestor, qualifying)
         return None
 
-    def _program_root(self, key: ProcessKey, same_subtree) -> ProcessKey:
-        """Up through forked copies of the same program holding the same members: the shell
-        that ran ``b|b&`` forked a subshell for it, and the shell is the one to name."""
+    def _branch_point(self, key: ProcessKey, qualifying: dict[ProcessKey, int]) -> ProcessKey:
+        """Up to a forked copy of the same program (no exec between) whose other children add
+        members too: ``b|b&`` splits the bomb between two subshells, and when one of them
+        happens to hold most of it, the shell that forked both is still the one to name. A
+        parent that only forked this one child (a supervisor's launcher) is not climbed to."""
         image = self._image(key)
         parent = self.parent(key)
-        while parent is not None and same_subtree(parent) and self._image(parent) == image:
+        while (parent is not None and qualifying.get(parent, 0) > qualifying[key]
+               and self._image(parent) == image):
             key, parent = parent, self.parent(parent)
         return key
 

@@ -23,13 +23,18 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (v - mv) for t, v in points) / var if var else 0.0
 
 
-def sustained_rise(values: list[float], min_share: float = 0.6) -> bool:
-    """Rose in at least ``min_share`` of the steps, and is still rising: a burst that stopped
-    (or one step among flat ones) is not a trend; exponential growth is."""
+def sustained_rise(values: list[float]) -> bool:
+    """A trend, not a burst: it rose in three steps or more (flat steps between them are fine:
+    a leak allocating once a second, sampled twice a second), barely ever fell, no single
+    step carries half of the rise, and it is still rising (an up step among the last two)."""
     steps = [b - a for a, b in zip(values, values[1:])]
-    if len(steps) < 3 or values[-1] <= values[0] or steps[-1] <= 0:
+    total = values[-1] - values[0] if values else 0
+    ups = [i for i, step in enumerate(steps) if step > 0]
+    if len(ups) < 3 or total <= 0:
         return False
-    return sum(1 for s in steps if s > 0) >= min_share * len(steps)
+    downs = sum(1 for step in steps if step < 0)
+    return (downs <= 0.25 * len(steps) and max(steps) < 0.5 * total
+            and ups[-1] >= len(steps) - 2)
 
 
 def rising_run(values: list[float]) -> int:
