@@ -269,7 +269,7 @@ class _Projection(_SampleSeries):
 
     def trend(self, pts, value) -> float:
         """Growth per second, or 0 when the series is too short or does not rise steadily."""
-        if len(pts) < 4 or pts[-1].ts_ns - pts[0].ts_ns < self.window * 0.5:
+        if len(pts) < 4 or pts[-1].ts_ns - pts[0].ts_ns < self.window * 0.3:
             return 0.0
         values = [value(p) for p in pts]
         if not sustained_rise(values):

@@ -104,17 +104,20 @@ class Lineage:
         for key in reversed(members):  # the first one met from below is the deepest
             for ancestor in self._ancestors(key):
                 if qualifying.get(ancestor) == smallest:
-                    return self._branch_point(ancestor, qualifying)
+                    return self._branch_point(ancestor, qualifying, len(members))
         return None
 
-    def _branch_point(self, key: ProcessKey, qualifying: dict[ProcessKey, int]) -> ProcessKey:
+    def _branch_point(self, key: ProcessKey, qualifying: dict[ProcessKey, int], total: int
+                      ) -> ProcessKey:
         """Up to a forked copy of the same program (no exec between) whose other children add
         members too: ``b|b&`` splits the bomb between two subshells, and when one of them
         happens to hold most of it, the shell that forked both is still the one to name. A
-        parent that only forked this one child (a supervisor's launcher) is not climbed to."""
+        parent that only forked this one child (a supervisor's launcher, itself perhaps a
+        member) is not climbed to."""
         image = self._image(key)
         parent = self.parent(key)
-        while (parent is not None and qualifying.get(parent, 0) > qualifying[key]
+        while (parent is not None
+               and qualifying.get(parent, 0) - qualifying[key] > max(1, 0.05 * total)
                and self._image(parent) == image):
             key, parent = parent, self.parent(parent)
         return key
