@@ -116,3 +116,14 @@ def own_process_group() -> None:
         os.setpgid(0, 0)
     except OSError:
         pass
+
+
+def end_children() -> None:
+    """Stop every process of this scenario's group but this one, and reap them."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            break

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from confine import confine, own_process_group, say
+from confine import confine, end_children, own_process_group, say
 
 
 def supervisor(rate: float, target: int) -> None:
@@ -40,13 +40,7 @@ def main() -> None:
     say("onset", culprit=pid)
     time.sleep(args.seconds)
     say("done")
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.killpg(0, signal.SIGTERM)
-    while True:
-        try:
-            os.wait()
-        except ChildProcessError:
-            break
+    end_children()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from confine import confine, own_process_group, say
+from confine import confine, end_children, own_process_group, say
 
 
 def main() -> None:
@@ -32,13 +32,7 @@ def main() -> None:
             os._exit(0)
         time.sleep(1 / args.rate)
     say("done")
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.killpg(0, signal.SIGTERM)  # the children; this process ignores it and leaves cleanly
-    while True:
-        try:
-            os.wait()
-        except ChildProcessError:
-            break
+    end_children()
 
 
 if __name__ == "__main__":

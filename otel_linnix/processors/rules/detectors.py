@@ -220,14 +220,17 @@ class _SampleSeries(Detector):
                 del self.series[key]
         self.evicted = self.series.evicted
 
+    def full_windows(self, now):
+        """(key, points) of the subjects sampled over most of the window: "the whole window"."""
+        self._trim(now)
+        return [(key, pts) for key, pts in self.series.items()
+                if len(pts) >= 2 and pts[-1].ts_ns - pts[0].ts_ns >= self.window * 0.8]
+
 
 class CpuSpike(_SampleSeries):
     def evaluate(self, now):
-        self._trim(now)
         out = []
-        for key, pts in self.series.items():
-            if len(pts) < 2 or pts[-1].ts_ns - pts[0].ts_ns < self.window * 0.8:
-                continue
+        for key, pts in self.full_windows(now):
             shares = [((b.cpu_user_ns + b.cpu_system_ns) - (a.cpu_user_ns + a.cpu_system_ns))
                       / max(1, b.ts_ns - a.ts_ns) for a, b in zip(pts, list(pts)[1:])]
             if shares and min(shares) >= self.threshold:  # sustained: every interval above
@@ -244,11 +247,8 @@ class RssHigh(_SampleSeries):
     subtree_rss_mb, per process): a fixed line, for those who chose one."""
 
     def evaluate(self, now):
-        self._trim(now)
         out = []
-        for key, pts in self.series.items():
-            if len(pts) < 2 or pts[-1].ts_ns - pts[0].ts_ns < self.window * 0.8:
-                continue
+        for key, pts in self.full_windows(now):
             low = min(p.rss_bytes for p in pts)
             if low >= self.threshold:
                 subject = subject_of(self.table, key[0], pts[-1].start_ns)
