@@ -345,6 +345,15 @@ class ProcessTable:
                     counts[proc.tree_root] = counts.get(proc.tree_root, 0) + 1
         return counts
 
+    def count_by_uid(self, uids: set[int]) -> dict[int, int]:
+        """Live processes of each of ``uids``, without copying the table."""
+        counts: dict[int, int] = {}
+        with self._lock:
+            for proc in self._procs.values():
+                if proc.uid in uids:
+                    counts[proc.uid] = counts.get(proc.uid, 0) + 1
+        return counts
+
     def tree_root_of(self, key: ProcessKey) -> ProcessKey | None:
         """The tree root of a live or recently exited lifetime (None: not known)."""
         with self._lock:

@@ -94,9 +94,11 @@ class ForkStorm(Detector):
         #: (evaluation time, forks since the one before): rates cost nothing per fork.
         self.counts: deque[tuple[int, int]] = deque()
         self._new = 0
-        self.recent: deque[ProcessKey] = deque(maxlen=512)
-        self.host = _Pool("host", limits.host_task_limit())
+        self.recent: deque[tuple[ProcessKey, int]] = deque(maxlen=512)  # (key, uid)
+        self.host = _Pool("host processes", limits.host_task_limit())
+        self.host_tasks = _Pool("host tasks", limits.host_task_limit())
         self.cgroups: dict[str, _Pool] = {}
+        self.users: dict[int, _Pool] = {}
         self.rate_pool = _Pool("rate", 1)
         self.above_since: int | None = None
         self.departing = False
@@ -108,7 +110,8 @@ class ForkStorm(Detector):
         if not records:
             return
         self._new += len(records)
-        self.recent.extend([process_key(rec.pid, rec.start_ns) for rec in records[-512:]])
+        self.recent.extend([(process_key(rec.pid, rec.start_ns), rec.uid)
+                            for rec in records[-512:]])
         if not self.departing:  # a storm must not teach the baseline that storms are normal
             self.baseline.add(records[-1].start_ns, len(records))
 
@@ -121,7 +124,9 @@ class ForkStorm(Detector):
         horizon = now - max(self.window, self.rate_window)
         while self.counts[0][0] < horizon:
             self.counts.popleft()
-        judged = [self._judge_host(now), *self._judge_cgroups(now), self._judge_rate(now)]
+        self._rescan(now)
+        judged = [*self._judge_host(now), *self._judge_cgroups(now), *self._judge_users(now),
+                  self._judge_rate(now)]
         self.baseline.maybe_save(now)
         by_culprit: dict[ProcessKey, Finding] = {}
         for finding in judged:
@@ -137,17 +142,23 @@ class ForkStorm(Detector):
 
     # ---- headroom ---------------------------------------------------------------------------
 
-    def _judge_host(self, now: int) -> Finding | None:
-        self.host.add(now, len(self.table), self.window)
-        severity, evidence = self.host.judge(self.urgency, self.min_rise)
-        if severity is None:
-            self.host.culprit = None
-            return None
-        culprit = self._culprit(self.host, now, lambda: self.table.started_since(now - self.window))
-        return self._finding(culprit, severity, evidence, self._headroom_message(evidence))
+    def _judge_host(self, now: int) -> list[Finding]:
+        """Processes as the table counts them (what a replay has too), and tasks — threads
+        included — as the kernel counts them, against the host's pid_max / threads-max."""
+        out = []
+        for pool, live in ((self.host, len(self.table)), (self.host_tasks, limits.host_tasks())):
+            pool.add(now, live, self.window)
+            severity, evidence = pool.judge(self.urgency, self.min_rise)
+            if severity is None:
+                pool.culprit = None
+                continue
+            culprit = self._culprit(pool, now,
+                                    lambda: self.table.started_since(now - self.window))
+            out.append(self._finding(culprit, severity, evidence,
+                                     self._headroom_message(evidence)))
+        return out
 
     def _judge_cgroups(self, now: int) -> list[Finding]:
-        self._rescan(now)
         out = []
         for path, pool in self.cgroups.items():
             live = limits.pids_current(path)
@@ -163,11 +174,31 @@ class ForkStorm(Detector):
                                      self._headroom_message(evidence)))
         return out
 
+    def _judge_users(self, now: int) -> list[Finding]:
+        """RLIMIT_NPROC: a user's processes growing toward the soft limit (root is exempt).
+        The table counts processes; the kernel counts the user's threads too, so this errs late."""
+        if not self.users:
+            return []
+        counts = self.table.count_by_uid(set(self.users))
+        out = []
+        for uid, pool in self.users.items():
+            pool.add(now, counts.get(uid, 0), self.window)
+            severity, evidence = pool.judge(self.urgency, self.min_rise)
+            if severity is None:
+                pool.culprit = None
+                continue
+            culprit = self._culprit(pool, now, lambda u=uid: [
+                key for key, owner in self.recent if owner == u])
+            out.append(self._finding(culprit, severity, evidence,
+                                     self._headroom_message(evidence)))
+        return out
+
     def _rescan(self, now: int) -> None:
         busy = self._forks_since(now - NS) >= BUSY_FORKS_PER_S
         if now - self._scanned < (BUSY_RESCAN_NS if busy else RESCAN_NS):
             return
         self._scanned = now
+        self._rescan_users()
         found = limits.limited_pids_cgroups()
         for path, limit in found.items():
             pool = self.cgroups.get(path)
@@ -177,6 +208,21 @@ class ForkStorm(Detector):
                 pool.limit = limit
         for path in [p for p in self.cgroups if p not in found]:
             del self.cgroups[path]
+
+    def _rescan_users(self) -> None:
+        """Users who forked lately and have a finite RLIMIT_NPROC (one /proc read per user)."""
+        latest: dict[int, ProcessKey] = {}
+        for key, uid in self.recent:
+            if uid:
+                latest[uid] = key
+        for uid, key in latest.items():
+            if uid in self.users:
+                continue
+            limit = limits.nproc_limit(key[0])
+            if limit:
+                self.users[uid] = _Pool(f"user {uid} RLIMIT_NPROC", limit)
+        for uid in [u for u in self.users if u not in latest]:
+            del self.users[uid]
 
     def _members(self, path: str, now: int) -> list[ProcessKey]:
         """Live members of the cgroup, the ones that came within the window first."""
@@ -205,7 +251,7 @@ class ForkStorm(Detector):
         self.above_since = now if self.above_since is None else self.above_since
         if now - self.above_since < self.min_duration:
             return None
-        culprit = self._culprit(self.rate_pool, now, lambda: list(self.recent))
+        culprit = self._culprit(self.rate_pool, now, lambda: [key for key, _ in self.recent])
         evidence = {"pool": "rate", "forks_per_second": round(rate, 1),
                     "threshold": round(threshold), "normal_peak": normal,
                     "learned_s": round(self.baseline.learned_s)}

@@ -61,6 +61,15 @@ def host_task_limit() -> int:
     return min([v for v in values if v] or [2**22])
 
 
+def host_tasks() -> int:
+    """Tasks (threads included) on the host: the kernel's count in /proc/loadavg."""
+    try:
+        with open("/proc/loadavg") as fh:
+            return int(fh.read().split()[3].split("/")[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def nproc_limit(pid: int) -> int | None:
     """Soft RLIMIT_NPROC of ``pid`` (None: unlimited or unknown)."""
     try:

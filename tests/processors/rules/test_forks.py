@@ -164,3 +164,16 @@ def test_runaway_tree_names_the_subtree_not_the_top_level_ancestor(ctx, tmp_path
     fired = [a for a in grown if a.rule == "runaway"]
     assert len(fired) == 1 and fired[0].subject.pid == shell, [a.message for a in fired]
     assert fired[0].evidence["tree_root_pid"] == sshd and fired[0].evidence["live"] >= 50
+
+
+def test_a_users_processes_growing_toward_rlimit_nproc(ctx, monkeypatch):
+    monkeypatch.setattr(limits, "nproc_limit", lambda pid: 600)
+    proc = make(ctx)
+    tree = ProcessTreeBuilder()
+    worker = tree.spawn(1, comm="job", exe="/usr/bin/job", argv=("job",), uid=1000)
+    for _ in range(12 * 25):  # 25 lingering children a second: RLIMIT_NPROC 600 in ~24 s
+        tree.advance(NS // 25)
+        tree.spawn(worker, comm="job", uid=1000)
+    fired = fork_alerts(feed(proc, ctx, tree.records(), poll_ns=POLL_NS))
+    assert fired and fired[0].evidence["pool"] == "user 1000 RLIMIT_NPROC", fired
+    assert fired[0].subject.pid == worker and fired[0].severity == "critical"
