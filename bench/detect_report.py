@@ -18,7 +18,8 @@ class Outcome:
 
     item: str
     kind: str                      # "benign" | "trouble"
-    alerts: list[dict] = field(default_factory=list)  # firing alerts: rule, severity, pid, t, message
+    #: Firing alerts: rule, severity, pid, t (first seen, boot ns), message.
+    alerts: list[dict] = field(default_factory=list)
     culprit: int | None = None
     rules: tuple[str, ...] = ()
     onset_t: int | None = None

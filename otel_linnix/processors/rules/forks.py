@@ -30,6 +30,11 @@ from otel_linnix.records import AlertSubject, ProcessKey, ProcessStart, process_
 RESCAN_NS = 10 * NS
 BUSY_RESCAN_NS = NS
 BUSY_FORKS_PER_S = 200
+#: A cgroup's pids.current is read at every evaluation while the host forks at least this
+#: often or the cgroup is half full, else every QUIET_POLL_NS (a systemd host has a limit on
+#: every service: reading them all four times a second would be most of the idle cost).
+ACTIVE_FORKS_PER_S = 20
+QUIET_POLL_NS = 2 * NS
 #: The span a bomb's onset is judged on.
 RECENT_NS = 2 * NS
 SEVERITY_RANK = {None: 0, "info": 1, "warning": 2, "critical": 3}
@@ -42,6 +47,10 @@ class _Pool:
         self.name, self.limit = name, limit
         self.series: deque[tuple[int, int]] = deque(maxlen=256)
         self.culprit: tuple[int, ProcessKey | None] | None = None
+        self.polled = -QUIET_POLL_NS
+
+    def busy(self) -> bool:
+        return bool(self.series) and self.series[-1][1] >= self.limit / 2
 
     def add(self, now: int, live: int, window: int) -> None:
         self.series.append((now, live))
@@ -89,8 +98,8 @@ class ForkStorm(Detector):
         self.rate_floor = float(rule["rate_floor_per_cpu"]) * (os.cpu_count() or 1)
         self.rate_factor = float(rule["rate_factor"])
         self.rate_severity = rule["rate_severity"]
-        self.baseline = RateBaseline(rule.get("baseline_file") or None,
-                                     hold_back_s=int((self.rate_window + self.min_duration) / NS) + 2)
+        held = int((self.rate_window + self.min_duration) / NS) + 2
+        self.baseline = RateBaseline(rule.get("baseline_file") or None, hold_back_s=held)
         #: (evaluation time, forks since the one before): rates cost nothing per fork.
         self.counts: deque[tuple[int, int]] = deque()
         self._new = 0
@@ -160,7 +169,11 @@ class ForkStorm(Detector):
 
     def _judge_cgroups(self, now: int) -> list[Finding]:
         out = []
+        active = self._forks_since(now - NS) >= ACTIVE_FORKS_PER_S
         for path, pool in self.cgroups.items():
+            if not (active or pool.culprit or pool.busy()) and now - pool.polled < QUIET_POLL_NS:
+                continue
+            pool.polled = now
             live = limits.pids_current(path)
             if live is None:
                 continue
