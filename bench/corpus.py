@@ -13,17 +13,22 @@ from dataclasses import dataclass
 
 CORES = os.cpu_count() or 1
 
-#: A real Debian source package, fetched with apt from deb-src (no dpkg-dev needed: the
-#: upstream tarball is unpacked with tar).
-FETCH_HELLO = """
+def fetch_source(package: str) -> str:
+    """A real Debian source package, fetched with apt from deb-src into the scratch directory
+    (no dpkg-dev needed: the upstream tarball is unpacked with tar)."""
+    return f"""
 mkdir -p apt/lists/partial src
 echo 'deb-src http://deb.debian.org/debian bookworm main' > apt/sources.list
 APT="-o Dir::Etc::SourceList=$PWD/apt/sources.list -o Dir::Etc::SourceParts=/dev/null
      -o Dir::State::Lists=$PWD/apt/lists -o APT::Sandbox::User=root"
 apt-get $APT update -qq >/dev/null
-(cd src && apt-get $APT source --download-only -qq hello >/dev/null)
-tar xzf src/hello_*.orig.tar.gz
+(cd src && apt-get $APT source --download-only -qq {package} >/dev/null)
+tar xf src/{package}_*.orig.tar.*
 """
+
+
+def autotools(directory: str) -> str:
+    return f"cd {directory}-*/ && ./configure -q && make -s -j{CORES} && make -s check >/dev/null"
 
 
 @dataclass(frozen=True)
@@ -48,9 +53,11 @@ class Trouble:
 
 
 BENIGN = (
-    Benign("configure+make", f"GNU hello 2.10 from Debian source: ./configure, make -j{CORES}, "
-           "make check", f"cd hello-*/ && ./configure -q && make -s -j{CORES} && make -s check",
-           prepare=FETCH_HELLO),
+    Benign("hello configure+make+check", f"GNU hello 2.10 from Debian source: ./configure, "
+           f"make -j{CORES}, make check", autotools("hello"), prepare=fetch_source("hello")),
+    Benign("gzip configure+make+check", f"GNU gzip 1.12 from Debian source: ./configure, "
+           f"make -j{CORES}, make check (its shell test suite)", autotools("gzip"),
+           prepare=fetch_source("gzip")),
     Benign("parallel build", f"make -j{CORES} over 300 generated C files",
            "for i in $(seq 300); do echo \"int f$i(int x){return x*$i+1;}\" > f$i.c; done\n"
            "printf 'OBJS:=$(patsubst %%.c,%%.o,$(wildcard *.c))\\nall: $(OBJS)\\n"
@@ -61,7 +68,7 @@ BENIGN = (
            "procps iproute2 bpftool >/dev/null"),
     Benign("pip install", "a fresh venv, pip install requests (and its dependencies)",
            "python3 -m venv venv && venv/bin/pip install -q --no-cache-dir requests"),
-    Benign("test suite", "this project's unit tests that need no BPF (pytest)",
+    Benign("pytest suite", "this project's unit tests that need no BPF (pytest)",
            "cd \"$PROJECT\" && .venv/bin/python -m pytest -q -p no:cacheprovider "
            "tests/processors tests/config tests/test_proctable.py tests/test_redact.py "
            "-m 'not bpf' >/dev/null"),

@@ -31,6 +31,11 @@ def firing(ctx) -> list[dict]:
              "message": a.message} for a in ctx.alerts.recent() if a.state == "firing"]
 
 
+def forks(ctx) -> int:
+    """Processes the agent saw start on the host while the item ran."""
+    return int(ctx.telemetry.get("otel_linnix.process.forks").value())
+
+
 def run_benign(item: corpus.Benign, state_dir: str) -> Outcome:
     out = Outcome(item.name, "benign")
     with tempfile.TemporaryDirectory(prefix="bench-detect-", dir=_scratch()) as work:
@@ -49,6 +54,7 @@ def run_benign(item: corpus.Benign, state_dir: str) -> Outcome:
             out.seconds = time.monotonic() - started
             time.sleep(SETTLE_S)
             out.alerts = firing(ctx)
+            out.processes = forks(ctx)
         if done.returncode:
             out.error = f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-200:]}"
     return out
@@ -61,6 +67,7 @@ def run_trouble(item: corpus.Trouble, state_dir: str) -> Outcome:
         pid, events = run_scenario(item.scenario, *item.args, settle=SETTLE_S)
         out.seconds = time.monotonic() - started
         out.alerts = firing(ctx)
+        out.processes = forks(ctx)
     onset = events.get("onset", {})
     out.culprit = onset.get("culprit") if item.culprit_from_onset else pid
     out.onset_t = onset.get("t")

@@ -26,6 +26,7 @@ class Outcome:
     failure_t: int | None = None
     latency_target_s: float | None = None
     seconds: float = 0.0
+    processes: int = 0
     error: str = ""
 
 
@@ -65,14 +66,18 @@ def row(outcome: Outcome) -> list[str]:
         pages = paging(outcome)
         found = ", ".join(sorted({f"{a['rule']} ({a['severity']})" for a in pages})) or "none"
         return ["benign", outcome.item, found, "0 paging alerts",
-                "met" if not pages else "MISSED", f"{outcome.seconds:.0f}s"]
+                "met" if not pages else "MISSED", _size(outcome)]
     hit = caught(outcome)
     if hit is None:
         wrong = paging(outcome)
         got = f"missed ({len(wrong)} paging, wrong subject)" if wrong else "missed"
-        return ["trouble", outcome.item, got, _target(outcome), "MISSED", f"{outcome.seconds:.0f}s"]
+        return ["trouble", outcome.item, got, _target(outcome), "MISSED", _size(outcome)]
     return ["trouble", outcome.item, _figure(outcome, hit), _target(outcome),
-            "met" if _met(outcome, hit) else "MISSED", f"{outcome.seconds:.0f}s"]
+            "met" if _met(outcome, hit) else "MISSED", _size(outcome)]
+
+
+def _size(outcome: Outcome) -> str:
+    return f"{outcome.seconds:.0f}s, {outcome.processes} processes"
 
 
 def _figure(outcome: Outcome, hit: dict) -> str:
@@ -101,7 +106,8 @@ def _met(outcome: Outcome, hit: dict) -> bool:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    lines = ["| corpus | item | measured | target | | time |", "|---|---|---|---|---|---|"]
+    lines = ["| corpus | item | measured (paging alerts) | target | | ran |",
+             "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row(o)) + " |" for o in outcomes]
     s = summary(outcomes)
     lines += ["", f"Precision {_pct(s['precision'])} ({s['true_positives']} of "
