@@ -23,7 +23,7 @@ APT="-o Dir::Etc::SourceList=$PWD/apt/sources.list -o Dir::Etc::SourceParts=/dev
      -o Dir::State::Lists=$PWD/apt/lists -o APT::Sandbox::User=root"
 apt-get $APT update -qq >/dev/null
 (cd src && apt-get $APT source --download-only -qq {package} >/dev/null)
-tar xf src/{package}_*.orig.tar.*
+tar xf "$(ls src/{package}_*.orig.tar.* | grep -v '[.]asc$')"
 """
 
 
