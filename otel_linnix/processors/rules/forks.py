@@ -17,6 +17,7 @@ from otel_linnix.config.types import parse_duration
 from otel_linnix.processors.rules import limits
 from otel_linnix.processors.rules.baseline import RateBaseline
 from otel_linnix.processors.rules.detectors import HOST, NS, Detector, Finding
+from otel_linnix.processors.rules.lineage import Lineage
 from otel_linnix.processors.rules.trend import (
     Urgency,
     rising_run,
@@ -35,9 +36,41 @@ BUSY_FORKS_PER_S = 200
 #: every service: reading them all four times a second would be most of the idle cost).
 ACTIVE_FORKS_PER_S = 20
 QUIET_POLL_NS = 2 * NS
+#: How long an episode's culprit may be named afresh at each evaluation, and from how many
+#: members one naming is enough.
+SETTLE_NS = NS
+ENOUGH_MEMBERS = 64
 #: The span a bomb's onset is judged on.
 RECENT_NS = 2 * NS
 SEVERITY_RANK = {None: 0, "info": 1, "warning": 2, "critical": 3}
+
+
+class _Culprit:
+    """One episode's culprit. Named from enough members at once; from few (the pipeline may
+    still be draining the storm's first forks) it is named again at every evaluation of the
+    episode's first second and reported once two namings agree (or the second is over).
+    Then it is kept: one episode is one alert."""
+
+    def __init__(self) -> None:
+        self.since: int | None = None
+        self.key: ProcessKey | None = None
+        self.agreed = False
+
+    def name(self, now: int, lineage: Lineage, members, share: float
+             ) -> tuple[ProcessKey | None, bool]:
+        """(culprit, ready to report); ``members`` lists the keys that account for it."""
+        if self.since is None:
+            self.since = now
+        settling = now - self.since < SETTLE_NS
+        if not self.agreed and (settling or self.key is None):
+            found = members()
+            key = lineage.culprit(found, share)
+            self.agreed = key is not None and (key == self.key or len(found) >= ENOUGH_MEMBERS)
+            self.key = key
+        return self.key, self.agreed or not settling
+
+    def reset(self) -> None:
+        self.since, self.key, self.agreed = None, None, False
 
 
 class _Pool:
@@ -46,7 +79,7 @@ class _Pool:
     def __init__(self, name: str, limit: int) -> None:
         self.name, self.limit = name, limit
         self.series: deque[tuple[int, int]] = deque(maxlen=256)
-        self.culprit: tuple[int, ProcessKey | None] | None = None
+        self.culprit = _Culprit()
         self.polled = -QUIET_POLL_NS
 
     def busy(self) -> bool:
@@ -159,19 +192,19 @@ class ForkStorm(Detector):
             pool.add(now, live, self.window)
             severity, evidence = pool.judge(self.urgency, self.min_rise)
             if severity is None:
-                pool.culprit = None
+                pool.culprit.reset()
                 continue
-            culprit = self._culprit(pool, now,
-                                    lambda: self.table.started_since(now - self.window))
-            out.append(self._finding(culprit, severity, evidence,
-                                     self._headroom_message(evidence)))
+            out.append(self._finding(pool, now,
+                                     lambda: self.table.started_since(now - self.window),
+                                     severity, evidence, self._headroom_message(evidence)))
         return out
 
     def _judge_cgroups(self, now: int) -> list[Finding]:
         out = []
         active = self._forks_since(now - NS) >= ACTIVE_FORKS_PER_S
         for path, pool in self.cgroups.items():
-            if not (active or pool.culprit or pool.busy()) and now - pool.polled < QUIET_POLL_NS:
+            if not (active or pool.culprit.since or pool.busy()) \
+                    and now - pool.polled < QUIET_POLL_NS:
                 continue
             pool.polled = now
             live = limits.pids_current(path)
@@ -180,11 +213,10 @@ class ForkStorm(Detector):
             pool.add(now, live, self.window)
             severity, evidence = pool.judge(self.urgency, self.min_rise)
             if severity is None:
-                pool.culprit = None
+                pool.culprit.reset()
                 continue
-            culprit = self._culprit(pool, now, lambda: self._members(path, now))
-            out.append(self._finding(culprit, severity, evidence,
-                                     self._headroom_message(evidence)))
+            out.append(self._finding(pool, now, lambda p=path: self._members(p, now),
+                                     severity, evidence, self._headroom_message(evidence)))
         return out
 
     def _judge_users(self, now: int) -> list[Finding]:
@@ -198,12 +230,11 @@ class ForkStorm(Detector):
             pool.add(now, counts.get(uid, 0), self.window)
             severity, evidence = pool.judge(self.urgency, self.min_rise)
             if severity is None:
-                pool.culprit = None
+                pool.culprit.reset()
                 continue
-            culprit = self._culprit(pool, now, lambda u=uid: [
-                key for key, owner in self.recent if owner == u])
-            out.append(self._finding(culprit, severity, evidence,
-                                     self._headroom_message(evidence)))
+            out.append(self._finding(pool, now, lambda u=uid: [
+                key for key, owner in self.recent if owner == u], severity, evidence,
+                self._headroom_message(evidence)))
         return out
 
     def _rescan(self, now: int) -> None:
@@ -257,34 +288,32 @@ class ForkStorm(Detector):
         normal = self.baseline.quantile(0.999) if self.rule["learn"] else 0.0
         threshold = max(self.rate_floor, self.rate_factor * normal)
         if rate < threshold:
-            self.above_since, self.departing, self.rate_pool.culprit = None, False, None
+            self.above_since, self.departing, self.rate_pool.culprit.reset(), False, None
             return None
         self.departing = True
         self.baseline.discard_pending()
         self.above_since = now if self.above_since is None else self.above_since
         if now - self.above_since < self.min_duration:
             return None
-        culprit = self._culprit(self.rate_pool, now, lambda: [key for key, _ in self.recent])
         evidence = {"pool": "rate", "forks_per_second": round(rate, 1),
                     "threshold": round(threshold), "normal_peak": normal,
                     "learned_s": round(self.baseline.learned_s)}
         message = (f"{rate:.0f} forks/s for {(now - self.above_since) / NS:.0f}s, beyond this "
                    f"host's normal ({normal:.0f}/s at most, alerting above {threshold:.0f}/s)")
-        return self._finding(culprit, self.rate_severity, evidence, message)
+        return self._finding(self.rate_pool, now, lambda: [key for key, _ in self.recent],
+                             self.rate_severity, evidence, message)
 
     def _forks_since(self, start: int) -> int:
         return sum(count for ts, count in self.counts if ts > start)
 
     # ---- culprit ------------------------------------------------------------------------------
 
-    def _culprit(self, pool: _Pool, now: int, members) -> ProcessKey | None:
-        """Named once per episode: lineage walks are not free, and one episode is one alert."""
-        if pool.culprit is None:
-            pool.culprit = (now, self.lineage.culprit(members(), self.share))
-        return pool.culprit[1]
-
-    def _finding(self, culprit: ProcessKey | None, severity: str, evidence: dict,
-                 message: str) -> Finding:
+    def _finding(self, pool: _Pool, now: int, members, severity: str, evidence: dict,
+                 message: str) -> Finding | None:
+        """The pool's finding, naming its culprit (None: the culprit is still being settled)."""
+        culprit, ready = pool.culprit.name(now, self.lineage, members, self.share)
+        if not ready:
+            return None
         if culprit is None:
             return Finding(HOST, AlertSubject(), message, evidence, severity)
         subject = self.lineage.subject(culprit)
@@ -300,7 +329,7 @@ class RunawayTree(Detector):
         super().__init__(rule, table, lineage)
         self.share = float(rule["share"])
         self.history: deque[tuple[int, dict]] = deque(maxlen=64)
-        self.culprits: dict[ProcessKey, tuple[int, ProcessKey | None]] = {}
+        self.culprits: dict[ProcessKey, _Culprit] = {}
 
     def observe(self, rec):
         pass  # reads the table at evaluation
@@ -311,25 +340,24 @@ class RunawayTree(Detector):
         while self.history and self.history[0][0] < now - self.window:
             self.history.popleft()
         oldest = self.history[0][1]
-        out = []
+        out, found = [], set()
         for root, live in counts.items():
             before = oldest.get(root, 0)
             if live < self.threshold or live <= before:
                 continue
-            culprit = self._culprit(root, now)
+            episode = self.culprits.setdefault(root, _Culprit())
+            culprit, ready = episode.name(now, self.lineage, lambda r=root: (
+                self.table.started_since(now - self.window, tree_root=r)), self.share)
+            if not ready:
+                found.add(root)
+                continue
             subject = self.lineage.subject(culprit or root)
             out.append(Finding(root, subject, f"process tree grows to {live} live processes "
                                f"(was {before} {self.window / NS:g}s ago), from "
                                f"{subject.comm or '?'} (pid {subject.pid})",
                                {"live": live, "before": before, "window_s": self.window / NS,
                                 "tree_root_pid": root[0]}))
-        for root in [r for r in self.culprits if r not in {f.key for f in out}]:
+        found |= {f.key for f in out}
+        for root in [r for r in self.culprits if r not in found]:
             del self.culprits[root]
         return out
-
-    def _culprit(self, root: ProcessKey, now: int) -> ProcessKey | None:
-        cached = self.culprits.get(root)
-        if cached is None:  # once per episode, as for fork_storm
-            members = self.table.started_since(now - self.window, tree_root=root)
-            cached = self.culprits[root] = (now, self.lineage.culprit(members, self.share))
-        return cached[1]
