@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from importlib import resources
 from typing import Any
@@ -90,7 +91,18 @@ def parse(text: str, source: str) -> list[dict[str, Any]]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ConfigError(f"duplicate rule names: {', '.join(dupes)}", source)
-    return [{**DEFAULTS, **rule} for rule in doc["rules"] if rule.get("enabled", True)]
+    return [_explicit_rate({**DEFAULTS, **rule}, rule) for rule in doc["rules"]
+            if rule.get("enabled", True)]
+
+
+def _explicit_rate(rule: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+    """A fork_storm written with a ``threshold`` (forks/s, as rules files before headroom
+    judgement, and Linnix's, had it) keeps meaning exactly that rate, host-wide, unlearned."""
+    if rule["type"] == "fork_storm" and "threshold" in written \
+            and "rate_floor_per_cpu" not in written:
+        rule["rate_floor_per_cpu"] = float(written["threshold"]) / (os.cpu_count() or 1)
+        rule["rate_factor"], rule["learn"] = 1, False
+    return rule
 
 
 def _load_document(text: str, source: str) -> Any:

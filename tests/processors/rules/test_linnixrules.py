@@ -67,3 +67,12 @@ def test_linnix_toml_threshold_fires_at_exactly_that_rate(ctx, tmp_path):
     fired = [a for a in feed(proc, ctx, tree.records()[start:], batch=1)
              if a.rule == "fork_storm" and a.state == "firing"]
     assert len(fired) == 1 and fired[0].severity == "critical" and fired[0].subject.pid == sh
+
+
+def test_a_fork_storm_threshold_written_in_a_rules_file_keeps_meaning_that_rate():
+    rules = rulesfile.parse("rules:\n  - {name: storm, type: fork_storm, threshold: 50}\n", "r")
+    rule = rules[0]
+    assert rule["rate_floor_per_cpu"] * (os.cpu_count() or 1) == pytest.approx(50)
+    assert (rule["rate_factor"], rule["learn"]) == (1, False)
+    shipped = {r["name"]: r for r in rulesfile.load(None)}["fork_storm"]
+    assert shipped["learn"] is True and shipped["rate_floor_per_cpu"] == 2500
