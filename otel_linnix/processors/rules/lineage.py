@@ -57,7 +57,9 @@ class Lineage:
                 if proc is not None and proc.key == parent_key:
                     parents[parent_key] = Ancestor(proc.comm, proc.exe, proc.argv,
                                                    proc.cgroup_path, proc.container_id)
-                elif len(self._unnamed) < 4096:
+                else:
+                    if len(self._unnamed) >= 4096:  # bounded: the oldest never exited in view
+                        self._unnamed.clear()
                     self._unnamed[parent_key] = None
             last_parent = parent_key
         if len(links) >= self.capacity // 2:
