@@ -159,7 +159,7 @@ def table(results: dict) -> str:
                  f"{plan['peer_fork_s']:g} s (peers), exec storm of {plan['exec_n']} processes, "
                  f"make -j<cores> over {plan['build_files']} files ({plan['build_runs']} runs "
                  f"per session), saturated storm {plan['sat_s']:g} s; all signals on, shipped rules "
-                 f"except fork_storm at 1000 forks/s with a 5 s cooldown (bench/procs.py).")
+                 f"except fork_storm's lifecycle: 2 s hold, 5 s cooldown (bench/procs.py).")
     gaps = missing(results)
     if gaps:
         lines.append("")
