@@ -20,6 +20,7 @@ import yaml
 
 from otel_linnix.testing.otlp_server import free_port
 from otel_linnix.testing.prometheus_server import stop_process
+from otel_linnix.testing.readiness import wait_until_ok
 
 ALERTMANAGER = os.environ.get("ALERTMANAGER_BIN") or shutil.which(
     "prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
@@ -81,17 +82,8 @@ class Alertmanager:
              f"--storage.path={os.path.join(self.workdir, 'data')}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address=",
              "--log.level=warn"], stdout=self._log, stderr=subprocess.STDOUT, cwd=self.workdir)
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"alertmanager exited with {self.proc.returncode}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise TimeoutError("alertmanager not ready")
+        wait_until_ok(f"{self.url}/-/ready", self.proc, "alertmanager", ready_timeout,
+                      interval=0.1)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

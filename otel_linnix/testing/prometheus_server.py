@@ -18,6 +18,7 @@ import httpx
 import yaml
 
 from otel_linnix.testing.otlp_server import free_port
+from otel_linnix.testing.readiness import wait_until_ok
 
 PROMETHEUS = os.environ.get("PROMETHEUS_BIN") or shutil.which("prometheus") or "/usr/bin/prometheus"
 
@@ -111,15 +112,5 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 
 def _wait_ready(server: PrometheusServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited with {server.proc.returncode}:\n"
-                               f"{server.log_tail()}")
-        try:
-            if server.http.get("/-/ready").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"prometheus not ready after {timeout:.0f} s:\n{server.log_tail()}")
+    wait_until_ok(f"{server.url}/-/ready", server.proc, "prometheus", timeout,
+                  detail=lambda: "\n" + server.log_tail())

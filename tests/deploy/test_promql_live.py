@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 
-import httpx
 import pytest
 import yaml
 
@@ -22,6 +21,7 @@ from otel_linnix.testing.prometheus_server import (
     prometheus_unavailable_reason,
     stop_process,
 )
+from otel_linnix.testing.readiness import wait_until_ok
 
 from .conftest import GRAFANA
 from .promql import dashboard_variables, expand_variables, prometheus_targets
@@ -51,17 +51,8 @@ def agent_pipeline(prom_port: int, otlp_port: int, spool: str) -> dict:
 
 
 def wait_for_endpoint(url: str, agent: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if agent.poll() is not None:
-            pytest.fail(f"agent exited {agent.returncode}: {agent.stderr.read()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"agent endpoint {url} not up after {timeout:.0f} s")
+    wait_until_ok(url, agent, "agent", timeout, detail=lambda: agent.stderr.read()[-2000:],
+                  interval=0.5)
 
 
 def workload(rounds: int = 3) -> None:

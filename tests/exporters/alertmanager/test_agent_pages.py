@@ -13,6 +13,7 @@ from otel_linnix.testing.alertmanager_server import (
 )
 from otel_linnix.testing.cli import start_cli
 from otel_linnix.testing.otlp_server import OTLPServer, free_port
+from otel_linnix.testing.readiness import wait_until_ok
 from otel_linnix.testing.scenario import run_scenario
 
 pytestmark = [pytest.mark.bpf,
@@ -20,19 +21,6 @@ pytestmark = [pytest.mark.bpf,
                                  reason=alertmanager_unavailable_reason() or "")]
 
 PIPELINE = Path(__file__).resolve().parents[3] / "pipelines" / "with-alertmanager.yaml"
-
-
-def wait_ready(api: str, agent, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert agent.poll() is None, agent.stderr.read()
-        try:
-            if httpx.get(f"{api}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("agent not ready")
 
 
 def fork_alerts(alert: dict) -> bool:
@@ -50,7 +38,8 @@ def test_a_fork_bomb_pages_through_alertmanager_and_shows_in_prometheus():
             "PROMETHEUS_ENDPOINT": f"127.0.0.1:{prom_port}",
             "TRACE_URL": "http://tempo.example/trace/{trace_id}"})
         try:
-            wait_ready(f"http://127.0.0.1:{api_port}", agent)
+            wait_until_ok(f"http://127.0.0.1:{api_port}/readyz", agent, "agent", 60,
+                          detail=lambda: agent.stderr.read())
             _, events = run_scenario("fork_bomb", "--seconds", "4", "--cap", "300", settle=0)
             listed = am.wait_for(fork_alerts, timeout=5.0)
             firing_series = httpx.get(f"http://127.0.0.1:{prom_port}/metrics", timeout=5).text
