@@ -21,7 +21,7 @@ from otel_linnix.records import (
     process_key,
 )
 from otel_linnix.processors.rules import limits
-from otel_linnix.processors.rules.lineage import Lineage, bounded_argv
+from otel_linnix.processors.rules.lineage import Lineage, subject_from
 from otel_linnix.processors.rules.trend import Urgency, seconds_left, slope, sustained_rise
 
 NS = 1_000_000_000
@@ -75,9 +75,7 @@ def subject_of(table: ProcessTable, pid: int, start_ns: int = 0) -> AlertSubject
     proc = table.get_key(process_key(pid, start_ns)) if start_ns else table.get(pid)
     if proc is None:
         return AlertSubject(pid=pid, start_ns=start_ns)
-    return AlertSubject(pid=proc.pid, start_ns=proc.start_ns, comm=proc.comm, exe=proc.exe,
-                        container_id=proc.container_id, cgroup_path=proc.cgroup_path,
-                        argv=bounded_argv(proc.argv))
+    return subject_from(proc)
 
 
 class _Capped(OrderedDict):
@@ -110,6 +108,8 @@ class Detector:
         self.scope = Scope(rule.get("scope", {}))
         self.window = int(parse_duration(rule["window"]) * NS)
         self.threshold = float(rule["threshold"])
+        #: How long the condition must stay clear before its alert resolves (the engine's).
+        self.hold = int(parse_duration(rule["hold"]) * NS)
         self.evicted = 0
 
     def observe(self, rec) -> None:

@@ -16,6 +16,7 @@ from otel_linnix.config.types import parse_duration
 from otel_linnix.processors.rules import detectors, forks
 from otel_linnix.processors.rules.detectors import NS, Detector, Finding
 from otel_linnix.processors.rules.lineage import Lineage
+from otel_linnix.processors.rules.trend import SEVERITY_RANK
 from otel_linnix.records import Alert, ProcessExit, ProcessStart, record_time
 
 DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
@@ -24,7 +25,6 @@ DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
              "fd_exhaustion": detectors.FdExhaustion, "rss_high": detectors.RssHigh}
 #: Detectors of one process's samples: their subjects are sampled every interval from then on.
 WATCHING = (detectors.CpuSpike, detectors.MemoryLeak, detectors.FdExhaustion, detectors.RssHigh)
-SEVERITY_RANK = {"info": 1, "warning": 2, "critical": 3}
 
 #: Detectors are evaluated at most this often (record time): some read the whole table.
 EVAL_INTERVAL_NS = 250_000_000
@@ -120,11 +120,10 @@ class Engine:
 
     def _resolve_missing(self, det: Detector, name: str, found: dict, now: int) -> list[Alert]:
         out = []
-        hold = int(parse_duration(det.rule["hold"]) * NS)
         for ident in [i for i in self.active if i[0] == name and i[1] not in found]:
             active = self.active[ident]
             active.missing_since = active.missing_since or now
-            if now - active.missing_since >= hold:
+            if now - active.missing_since >= det.hold:
                 del self.active[ident]
                 self.cooldown_until[ident] = now + int(parse_duration(det.rule["cooldown"]) * NS)
                 out.append(_resolved(active.alert, now, f"resolved: {active.alert.message}"))

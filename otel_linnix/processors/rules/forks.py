@@ -19,6 +19,7 @@ from otel_linnix.processors.rules.baseline import RateBaseline
 from otel_linnix.processors.rules.detectors import HOST, NS, Detector, Finding
 from otel_linnix.processors.rules.lineage import Lineage
 from otel_linnix.processors.rules.trend import (
+    SEVERITY_RANK,
     Urgency,
     rising_run,
     seconds_left,
@@ -42,7 +43,6 @@ SETTLE_NS = NS
 ENOUGH_MEMBERS = 64
 #: The span a bomb's onset is judged on.
 RECENT_NS = 2 * NS
-SEVERITY_RANK = {None: 0, "info": 1, "warning": 2, "critical": 3}
 
 
 class _Culprit:

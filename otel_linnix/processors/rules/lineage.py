@@ -143,9 +143,7 @@ class Lineage:
         """The culprit as an alert names it: live from the table, else as its first child saw it."""
         proc = self.table.get_key(key)
         if proc is not None:
-            return AlertSubject(pid=proc.pid, start_ns=proc.start_ns, comm=proc.comm,
-                                exe=proc.exe, container_id=proc.container_id,
-                                cgroup_path=proc.cgroup_path, argv=bounded_argv(proc.argv))
+            return subject_from(proc)
         seen = self._parents.get(key) or self._parents_old.get(key)
         start_ns = key[1] * NS_PER_TICK
         if seen is None:
@@ -153,6 +151,13 @@ class Lineage:
         return AlertSubject(pid=key[0], start_ns=start_ns, comm=seen.comm, exe=seen.exe,
                             container_id=seen.container_id, cgroup_path=seen.cgroup_path,
                             argv=bounded_argv(seen.argv))
+
+
+def subject_from(proc) -> AlertSubject:
+    """A live process (from the table) as an alert names it."""
+    return AlertSubject(pid=proc.pid, start_ns=proc.start_ns, comm=proc.comm, exe=proc.exe,
+                        container_id=proc.container_id, cgroup_path=proc.cgroup_path,
+                        argv=bounded_argv(proc.argv))
 
 
 def bounded_argv(argv: tuple[str, ...], max_args: int = 32, max_len: int = 256

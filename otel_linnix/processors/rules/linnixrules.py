@@ -10,7 +10,6 @@ subtree_* detectors become their per-process counterparts (cpu_spike, rss_high).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from otel_linnix.config.errors import ConfigError
@@ -50,11 +49,11 @@ def _rule(raw: dict) -> dict[str, Any]:
     base = {"name": _name(raw["name"]), "severity": SEVERITY.get(str(raw.get("severity", "info")),
                                                                  "info"),
             "cooldown": f"{int(raw.get('cooldown', 60))}s"}
-    if detector == "forks_per_sec":
+    if detector == "forks_per_sec":  # a written threshold: that rate, unlearned (rulesfile)
         seconds = max(1, int(raw["duration"]))
-        return {**base, "type": "fork_storm", "rate_window": f"{seconds}s", "min_duration": 0,
-                "rate_floor_per_cpu": float(raw["threshold"]) / (os.cpu_count() or 1),
-                "rate_factor": 1, "learn": False, "rate_severity": base["severity"]}
+        return {**base, "type": "fork_storm", "threshold": float(raw["threshold"]),
+                "rate_window": f"{seconds}s", "min_duration": 0,
+                "rate_severity": base["severity"]}
     if detector in ("fork_burst", "runaway_tree"):
         return {**base, "type": detector, "threshold": int(raw["threshold"]),
                 "window": f"{int(raw['window_seconds'])}s"}

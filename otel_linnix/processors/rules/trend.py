@@ -14,6 +14,10 @@ from otel_linnix.config.types import parse_duration
 NS = 1_000_000_000
 
 
+#: Severities in order, None (nothing found) lowest.
+SEVERITY_RANK = {None: 0, "info": 1, "warning": 2, "critical": 3}
+
+
 def slope(points: list[tuple[float, float]]) -> float:
     """Least-squares slope of (t, v) points: a trend, robust to one noisy sample."""
     n = len(points)
