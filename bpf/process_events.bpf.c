@@ -22,6 +22,8 @@ BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 BPF_HASH(lifetimes, u32, struct lifetime, MAX_LIFETIMES);
 BPF_PERCPU_ARRAY(lost, u64, LOST_SLOTS);
 BPF_PERCPU_ARRAY(exec_scratch, struct exec_event, 1);
+/* OOM victims chosen and not yet exited: their exit record says so. */
+BPF_HASH(oom_victims, u32, u8, 1024);
 
 #define READ_FIELD(dst, base, off) bpf_probe_read_kernel(&(dst), sizeof(dst), (char *)(base) + (off))
 
@@ -222,7 +224,9 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     e->stime_ns = 0;
     READ_FIELD(e->utime_ns, leader, OFF_TASK_UTIME);
     READ_FIELD(e->stime_ns, leader, OFF_TASK_STIME);
-    e->pad = 0;
+    e->oom_killed = oom_victims.lookup(&tgid) != 0;
+    if (e->oom_killed)
+        oom_victims.delete(&tgid);
     bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)leader + OFF_TASK_COMM);
 
     struct lifetime *lt = lifetimes.lookup(&tgid);
@@ -246,5 +250,91 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     }
     events.ringbuf_submit(e, 0);
     lifetimes.delete(&tgid);
+    return 0;
+}
+
+/* PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE: anything this large is "no limit". */
+#define NO_LIMIT_PAGES (1ULL << 50)
+
+/* The task's memory cgroup: the lowest limit up its hierarchy (and the level that sets it),
+ * and the names of its directories, leaf first. Read here because the cgroup may be gone by
+ * the time user space looks (a confined job's runner removes it as soon as the victim dies). */
+static __always_inline void memcg_of(void *task, struct oom_event *e) {
+    e->limit_pages = 0;
+    e->limit_level = 0;
+    e->memcg_levels = 0;
+#if MEMORY_CGRP_ID >= 0
+    void *cset = 0, *css = 0, *cgrp = 0, *kn = 0;
+    READ_FIELD(cset, task, OFF_TASK_CGROUPS);
+    if (!cset)
+        return;
+    bpf_probe_read_kernel(&css, sizeof(css), (char *)cset + OFF_CSS_SET_SUBSYS + 8 * MEMORY_CGRP_ID);
+    if (!css)
+        return;
+    void *counter = (char *)css + OFF_MEMCG_MEMORY; /* css is mem_cgroup's first member */
+    for (int i = 0; i < MEMCG_DEPTH && counter; i++) {
+        u64 max = 0;
+        READ_FIELD(max, counter, OFF_PAGE_COUNTER_MAX);
+        if (max < NO_LIMIT_PAGES && (!e->limit_pages || max < e->limit_pages)) {
+            e->limit_pages = max;
+            e->limit_level = i;
+        }
+        void *parent = 0;
+        READ_FIELD(parent, counter, OFF_PAGE_COUNTER_PARENT);
+        counter = parent;
+    }
+    READ_FIELD(cgrp, css, OFF_CSS_CGROUP);
+    if (cgrp)
+        READ_FIELD(kn, cgrp, OFF_CGROUP_KN);
+    for (int i = 0; i < MEMCG_DEPTH && kn; i++) {
+        void *parent = 0;
+        READ_FIELD(parent, kn, OFF_KERNFS_NODE_PARENT);
+        if (!parent) /* the hierarchy's root: not part of the path */
+            return;
+        char *name = 0;
+        READ_FIELD(name, kn, OFF_KERNFS_NODE_NAME);
+        if (name)
+            bpf_probe_read_kernel_str(e->memcg[i], MEMCG_NAME_LEN, name);
+        e->memcg_levels = i + 1;
+        kn = parent;
+    }
+    if (kn) {
+        void *parent = 0;
+        READ_FIELD(parent, kn, OFF_KERNFS_NODE_PARENT);
+        if (parent)
+            e->memcg_levels |= 0x100;
+    }
+#endif
+}
+
+/* The OOM killer picks processes (thread-group leaders) for a memory cgroup or the host; the
+ * pid it reports is the leader's unless the leader has exited before its threads. It runs in
+ * the context of the task whose memory charge failed: for a cgroup OOM, that task's memory
+ * cgroup is the one that ran out (or below it), where the victim was chosen. */
+TRACEPOINT_PROBE(oom, mark_victim) {
+    u32 pid = args->pid;
+    u8 one = 1;
+    oom_victims.update(&pid, &one);
+    struct oom_event *e = events.ringbuf_reserve(sizeof(struct oom_event));
+    if (!e) {
+        count_lost(LOST_RINGBUF);
+        return 0;
+    }
+    e->type = EVENT_OOM;
+    e->pid = pid;
+    e->uid = args->uid;
+    e->oom_score_adj = args->oom_score_adj;
+    e->ts_ns = bpf_ktime_get_boot_ns();
+    struct lifetime *lt = lifetimes.lookup(&pid);
+    e->start_ns = lt ? lt->start_ns : 0;
+    e->total_vm_kb = args->total_vm;
+    e->anon_rss_kb = args->anon_rss;
+    e->file_rss_kb = args->file_rss;
+    e->shmem_rss_kb = args->shmem_rss;
+    e->pgtables_kb = args->pgtables;
+    memcg_of((void *)bpf_get_current_task(), e);
+    u16 off = args->data_loc_comm & 0xFFFF;
+    bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)args + off);
+    events.ringbuf_submit(e, 0);
     return 0;
 }

@@ -10,12 +10,15 @@
 #define EVENT_FORK 1
 #define EVENT_EXEC 2
 #define EVENT_EXIT 3
+#define EVENT_OOM 4
 
 #define COMM_LEN 16
 #define FILENAME_LEN 256
 #define ARGS_LEN 4096 /* power of two: the verifier bounds reads with a mask */
 #define TRACEPARENT_LEN 64  /* version 00 is 55 characters; longer values arrive cut, and fail */
 #define TRACESTATE_LEN 256  /* W3C allows 512; a longer one arrives cut, and is dropped */
+#define MEMCG_DEPTH 8       /* memory cgroup levels named, leaf first */
+#define MEMCG_NAME_LEN 128  /* "cri-containerd-<64 hex>.scope" is 85 */
 
 /* Slots of the per-CPU `lost` array. */
 #define LOST_RINGBUF 0   /* ring buffer full: a record could not be reserved */
@@ -70,8 +73,33 @@ struct exit_event {
     u32 threads;           /* threads created over the lifetime */
     u32 execs;
     u32 fork_seen;
-    u32 pad;
+    u32 oom_killed;        /* the OOM killer chose it (oom:mark_victim) */
     char comm[COMM_LEN];
+};
+
+/* The OOM killer chose a victim: its memory as the kernel counted it (kB, as the tracepoint
+ * reports it). Sent when chosen, before its exit. */
+struct oom_event {
+    u32 type;
+    u32 pid;
+    u32 uid;
+    s32 oom_score_adj;
+    u64 ts_ns;
+    u64 start_ns;          /* from the lifetime when its fork was seen, else 0 */
+    u64 total_vm_kb;
+    u64 anon_rss_kb;
+    u64 file_rss_kb;
+    u64 shmem_rss_kb;
+    u64 pgtables_kb;
+    /* The memory cgroup that ran out: the charging task's cgroup and its ancestors (names
+     * leaf first, `memcg_levels` of them, the hierarchy's root not included). The lowest
+     * limit on that chain is `limit_pages`, set at level `limit_level` (0: the leaf); no
+     * limit anywhere (a host-wide OOM): limit_pages 0. */
+    u64 limit_pages;
+    u32 limit_level;
+    u32 memcg_levels;      /* | 0x100 when the chain was deeper than MEMCG_DEPTH */
+    char comm[COMM_LEN];
+    char memcg[MEMCG_DEPTH][MEMCG_NAME_LEN];
 };
 
 #endif

@@ -106,6 +106,25 @@ def read_cgroup(pid: int) -> str:
     return fallback
 
 
+def read_controller_cgroup(pid: int, controller: str) -> str:
+    """The process's cgroup for one controller: its v1 hierarchy's line (``cpu``, ``memory``,
+    ``blkio``...) when there is one, else the v2 line; "" when gone."""
+    try:
+        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return ""
+    unified = ""
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if controller in controllers.split(","):
+            return path
+        if hierarchy == "0" and controllers == "":
+            unified = path
+    return unified
+
+
 def count_fds(pid: int) -> int | None:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))

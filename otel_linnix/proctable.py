@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 from otel_linnix.containers import identify
 from otel_linnix.records import (
     NS_PER_TICK,
+    OomKill,
     ProcessExec,
     ProcessExit,
     ProcessKey,
@@ -61,6 +62,8 @@ class Process:
     #: The TRACEPARENT value that context came from: a child's environment repeats its
     #: parent's, and the same value again means "still in the parent's span", not a new parent.
     traceparent: str = ""
+    #: What the OOM killer saw when it chose this process (``OomKill.facts()``).
+    oom: dict | None = None
 
     @property
     def key(self) -> ProcessKey:
@@ -123,6 +126,8 @@ class ProcessTable:
                     self._exit(rec)
                 elif kind is ProcessSample:
                     self._sample(rec)
+                elif kind is OomKill:
+                    self._oom(rec)
 
     def ingest(self, records: Iterable[Record], cgroup_of: Callable[[ProcessStart], str]
                ) -> list[int]:
@@ -153,6 +158,8 @@ class ProcessTable:
                     self._start(rec, parent)
                 elif kind is ProcessExec:
                     self._exec(rec)
+                elif kind is OomKill:
+                    self._oom(rec)
         return orphans
 
     def insert(self, proc: Process) -> None:
@@ -204,6 +211,11 @@ class ProcessTable:
             proc.trace_ctx = (rec.traceparent[3:35], rec.traceparent[36:52], rec.tracestate)
             proc.traceparent = rec.traceparent
 
+    def _oom(self, rec: OomKill) -> None:
+        proc = self._procs.get(rec.key) if rec.start_ns else self._live(rec.pid)
+        if proc is not None:
+            proc.oom = rec.facts()
+
     def _exit(self, rec: ProcessExit, join: bool = False) -> set[int] | None:
         """Forget a lifetime, stamping its exit record with its tree root (and with ``join``
         the exe / argv / cgroup the table knew). Returns the children it orphaned."""
@@ -215,6 +227,8 @@ class ProcessTable:
             return None
         rec.tree_root = proc.tree_root
         rec.trace_ctx = proc.trace_ctx
+        if proc.oom is not None:
+            rec.oom = proc.oom
         if join:
             rec.exe, rec.argv, rec.argv_truncated = proc.exe, proc.argv, proc.argv_truncated
             rec.cgroup_path = proc.cgroup_path

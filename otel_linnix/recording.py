@@ -19,6 +19,8 @@ from otel_linnix.host import HostInfo
 from otel_linnix.records import (
     Alert,
     AlertSubject,
+    OomKill,
+    PressureSample,
     ProcessExec,
     ProcessExit,
     ProcessSample,
@@ -34,6 +36,8 @@ _TAGS: dict[type, str] = {
     ProcessExec: "exec",
     ProcessExit: "exit",
     ProcessSample: "sample",
+    OomKill: "oom",
+    PressureSample: "pressure",
     Alert: "alert",
 }
 _TYPES = {tag: cls for cls, tag in _TAGS.items()}

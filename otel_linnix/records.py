@@ -111,11 +111,15 @@ class ProcessExit:
     cpu_system_ns: int = 0
     #: True when the agent saw the fork (False: seeded from /proc or started before the agent).
     fork_seen: bool = True
+    #: The kernel's OOM killer chose this process (oom:mark_victim, flagged in the kernel).
+    oom_killed: bool = False
     #: The process tree's root (one tree → one trace), stamped by the process table at exit:
     #: derived state, so not part of a record's identity (a replayed record equals its source).
     tree_root: ProcessKey = field(default=(0, 0), compare=False)
     #: Set by the process table at exit when the lifetime joins an application's trace.
     trace_ctx: TraceCtx | None = field(default=None, compare=False)
+    #: What the OOM killer saw (``OomKill.facts()``), joined by the process table at exit.
+    oom: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def key(self) -> ProcessKey:
@@ -145,6 +149,58 @@ class ProcessSample:
     @property
     def key(self) -> ProcessKey:
         return process_key(self.pid, self.start_ns)
+
+
+@dataclass(slots=True)
+class OomKill:
+    """The kernel's OOM killer chose a victim (oom:mark_victim): its memory as the kernel
+    counted it at that moment, and the memory cgroup that ran out (``memcg``, the one whose
+    limit was hit, and that limit) as the kernel had them; both empty for a host-wide OOM."""
+
+    pid: int
+    start_ns: int
+    ts_ns: int
+    comm: str
+    uid: int
+    oom_score_adj: int
+    total_vm_bytes: int
+    anon_rss_bytes: int
+    file_rss_bytes: int
+    shmem_rss_bytes: int
+    pgtables_bytes: int
+    memcg: str = ""
+    memory_limit_bytes: int = 0
+
+    @property
+    def key(self) -> ProcessKey:
+        return process_key(self.pid, self.start_ns)
+
+    @property
+    def rss_bytes(self) -> int:
+        return self.anon_rss_bytes + self.file_rss_bytes + self.shmem_rss_bytes
+
+    def facts(self) -> dict[str, Any]:
+        """JSON-safe, for the victim's exit record and span (cgroup and limit when known)."""
+        facts: dict[str, Any] = {
+            "rss_bytes": self.rss_bytes, "anon_rss_bytes": self.anon_rss_bytes,
+            "total_vm_bytes": self.total_vm_bytes, "oom_score_adj": self.oom_score_adj}
+        if self.memcg:
+            facts["memcg"] = self.memcg
+        if self.memory_limit_bytes:
+            facts["memory_limit_bytes"] = self.memory_limit_bytes
+        return facts
+
+
+@dataclass(slots=True)
+class PressureSample:
+    """Pressure stall totals (PSI) of one resource, for the host (cgroup "/") or one cgroup:
+    cumulative nanoseconds in which some / all non-idle tasks were stalled on it."""
+
+    ts_ns: int
+    resource: str  # "cpu" | "memory" | "io"
+    cgroup: str
+    some_ns: int
+    full_ns: int
 
 
 @dataclass(slots=True)
@@ -180,8 +236,10 @@ class Alert:
     annotation: dict[str, Any] | None = None
 
 
-Record = Union[ProcessStart, ProcessExec, ProcessExit, ProcessSample, Alert]
-RECORD_TYPES = (ProcessStart, ProcessExec, ProcessExit, ProcessSample, Alert)
+Record = Union[ProcessStart, ProcessExec, ProcessExit, ProcessSample, OomKill, PressureSample,
+               Alert]
+RECORD_TYPES = (ProcessStart, ProcessExec, ProcessExit, ProcessSample, OomKill, PressureSample,
+                Alert)
 
 SEVERITIES = ("info", "warning", "critical")
 

@@ -75,10 +75,15 @@ def _v2_group(name: str, settings: dict) -> str | None:
 
 
 def confine(name: str, pids_max: int | None = None, memory_max: int | None = None,
-            nofile: int | None = None, seconds: float = 60) -> dict:
-    """Confine this process (and its children); returns what was applied."""
+            nofile: int | None = None, seconds: float = 60, cpu_group: bool = False) -> dict:
+    """Confine this process (and its children); returns what was applied. ``cpu_group``: a
+    group of its own for the CPU controller too (v1 cpu hierarchy), so its load is attributable."""
     applied: dict = {"time_limit_s": seconds}
     group = f"otel-linnix-demo-{name}-{os.getpid()}"
+    if cpu_group:  # the v2 group (for its PSI) and the v1 cpu controller's, where present
+        for made in (_v2_group(group, {}), _v1_group("cpu", group, {})):
+            if made:
+                applied.setdefault("cpu_cgroup", []).append(made)
     v2 = {k: v for k, v in (("pids.max", pids_max), ("memory.max", memory_max)) if v}
     path = _v2_group(group, v2) if v2 else None
     if path:

@@ -10,7 +10,9 @@ _SCHEMA = {
         "endpoint": HOST_PORT,
         "auth": {"type": "object", "additionalProperties": False, "properties": {
             "token_env": {"type": "string", "description": "env var holding the bearer token"},
-            "token_file": {"type": "string", "description": "file holding the bearer token"}}},
+            "token_file": {"type": "string", "description": "file holding the bearer token"},
+            "token": {"type": "string", "minLength": 1, "description":
+                      "the token itself (a linnix.toml's auth_token; prefer token_env)"}}},
         "max_streams": {"type": "integer", "minimum": 1, "maximum": 1000},
         "client_queue": {"type": "integer", "minimum": 1,
                          "description": "events an SSE client may lag behind before it is dropped"},

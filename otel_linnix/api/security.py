@@ -1,8 +1,8 @@
 """Bearer-token auth and request limits, as plain ASGI middleware in front of the app.
 
 Loopback binds may run without a token; any other bind refuses to start without one. The token
-comes from an environment variable or a file (never the config text) and is compared in
-constant time.
+comes from an environment variable or a file, or, only so a linnix.toml's ``auth_token`` keeps
+working, from the config itself; it is compared in constant time.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def load_token(auth: dict) -> str | None:
         if not token:
             raise TokenError("extensions.api.auth.token_file: the file is empty")
         return token
-    return None
+    return auth.get("token") or None
 
 
 async def _reply(send, status: int, message: str) -> None:

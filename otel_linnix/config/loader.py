@@ -41,6 +41,13 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
 
 def load(path: str | None, env=None) -> dict[str, Any]:
     """The raw, env-expanded config document (not yet validated)."""
+    return load_document(path, env)[0]
+
+
+def load_document(path: str | None, env=None) -> tuple[dict[str, Any], list[str]]:
+    """The raw, env-expanded config document (not yet validated), and warnings about settings
+    it carries that have no effect here (a linnix.toml's sections with no equivalent)."""
+    warnings: list[str] = []
     if path is None:
         raw = parse_yaml(default_pipeline_text(), "<embedded default>")
     else:
@@ -51,12 +58,12 @@ def load(path: str | None, env=None) -> dict[str, Any]:
             raise ConfigError(f"config file not found: {path}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from None
-        if file.suffix == ".toml":
-            raw = from_linnix_toml(expand(parse_toml(text, path), env))
-        else:
-            raw = parse_yaml(text, path)
+        if file.suffix == ".toml":  # expanded before mapping, once: $${env:X} stays literal
+            raw, warnings = from_linnix_toml(expand(parse_toml(text, path), env))
+            return raw, warnings
+        raw = parse_yaml(text, path)
     if raw is None:
         raise ConfigError("config is empty", path or "")
     if not isinstance(raw, dict):
         raise ConfigError(f"config must be a mapping, not {type(raw).__name__}", path or "")
-    return expand(raw, env)
+    return expand(raw, env), warnings

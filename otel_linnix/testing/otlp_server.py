@@ -15,6 +15,7 @@ from concurrent import futures
 from dataclasses import dataclass, field
 
 import grpc
+from google.protobuf import json_format
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
@@ -58,6 +59,18 @@ class OTLPServer:
         with self._lock:
             return [s for req in self.received.traces for rs in req.resource_spans
                     for ss in rs.scope_spans for s in ss.spans]
+
+    def spans_of(self, pid: int, timeout: float = 20.0) -> list:
+        """Spans whose process.pid is ``pid``, waiting for the first (the host runs other work
+        meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [s for s in self.spans()
+                     if attributes(s).get("process.pid") == {"intValue": str(pid)}]
+            if found:
+                return found
+            time.sleep(0.05)
+        return []
 
     def log_records(self) -> list:
         with self._lock:
@@ -201,6 +214,11 @@ class OTLPServer:
     def stop(self) -> None:
         self.stop_grpc()
         self.stop_http()
+
+
+def attributes(item) -> dict:
+    """A span's or log record's attributes as {key: AnyValue in JSON form}."""
+    return {kv.key: json_format.MessageToDict(kv.value) for kv in item.attributes}
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -18,21 +18,31 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 @contextmanager
-def live_agent(rules_file: str = "", sample_interval: str = "500ms", state_dir: str = ""):
-    """The real agent in this process: eBPF receiver → rules → debug. Learned baselines go to
-    ``state_dir`` (default: a fresh temporary directory, never the machine's own state)."""
-    state_dir = state_dir or tempfile.mkdtemp(prefix="otel-linnix-state-")
-    raw = {"receivers": {"ebpf_process": {"sample_interval": sample_interval}},
-           "processors": {"rules": {"rules_file": rules_file, "state_dir": state_dir}},
-           "exporters": {"debug": {"verbosity": "basic", "summary_interval": "1h"}},
-           "service": {"pipelines": {"logs": {"receivers": ["ebpf_process"],
-                                              "processors": ["rules"], "exporters": ["debug"]}}}}
-    service = Service(build(raw), test_context())
-    service.start()
-    try:
-        yield service.context
-    finally:
-        service.shutdown(5)
+def live_agent(rules_file: str = "", sample_interval: str = "500ms", state_dir: str = "",
+               otlp_port: int = 0):
+    """The real agent in this process: eBPF receiver → rules → debug (and, with ``otlp_port``,
+    spans and logs to that OTLP gRPC receiver). Learned baselines go to ``state_dir``
+    (default: a temporary directory removed afterwards, never the machine's own state)."""
+    with tempfile.TemporaryDirectory(prefix="otel-linnix-state-") as scratch:
+        exporters = {"debug": {"verbosity": "basic", "summary_interval": "1h"}}
+        if otlp_port:
+            exporters["otlp"] = {"endpoint": f"127.0.0.1:{otlp_port}",
+                                 "tls": {"insecure": True}, "spool": {"enabled": False},
+                                 "batch": {"timeout": "50ms"}}
+        pipeline = {"receivers": ["ebpf_process"], "processors": ["rules"],
+                    "exporters": list(exporters)}
+        raw = {"receivers": {"ebpf_process": {"sample_interval": sample_interval}},
+               "processors": {"rules": {"rules_file": rules_file,
+                                        "state_dir": state_dir or scratch}},
+               "exporters": exporters,
+               "service": {"pipelines": {"logs": pipeline, **({"traces": pipeline}
+                                                             if otlp_port else {})}}}
+        service = Service(build(raw), test_context())
+        service.start()
+        try:
+            yield service.context
+        finally:
+            service.shutdown(5)
 
 
 def run_scenario(name: str, *args: str, settle: float = 2.0) -> tuple[int, dict[str, dict]]:

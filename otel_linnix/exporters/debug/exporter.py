@@ -15,7 +15,16 @@ from typing import Sequence
 
 from otel_linnix.component import CreateSettings, Exporter, Signal
 from otel_linnix.config.types import parse_duration
-from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessSample, ProcessStart, Record
+from otel_linnix.records import (
+    Alert,
+    OomKill,
+    PressureSample,
+    ProcessExec,
+    ProcessExit,
+    ProcessSample,
+    ProcessStart,
+    Record,
+)
 
 _STOP = object()
 
@@ -26,6 +35,8 @@ def describe(rec: Record) -> str:
     if kind is ProcessExit:
         how = f"killed by signal {rec.signal}{' (core dumped)' if rec.core_dumped else ''}" \
             if rec.signal else f"exit {rec.exit_code}"
+        if rec.oom_killed:
+            how += " (OOM killer)"
         took = (rec.exit_ns - rec.start_ns) / 1e6
         return (f"exit   pid={rec.pid} ppid={rec.ppid} {rec.comm} {how} after {took:.1f} ms "
                 f"argv={' '.join(rec.argv)[:200]!r}")
@@ -36,6 +47,12 @@ def describe(rec: Record) -> str:
     if kind is ProcessSample:
         return (f"sample pid={rec.pid} {rec.comm} cpu={(rec.cpu_user_ns + rec.cpu_system_ns) / 1e9:.2f}s "
                 f"rss={rec.rss_bytes >> 20}MiB fds={rec.fds}/{rec.fd_limit} threads={rec.threads}")
+    if kind is OomKill:
+        return (f"oom    pid={rec.pid} {rec.comm} rss={rec.rss_bytes >> 20}MiB "
+                f"memcg={rec.memcg or '(host)'} limit={rec.memory_limit_bytes >> 20}MiB")
+    if kind is PressureSample:
+        return (f"psi    {rec.resource} cgroup={rec.cgroup} some={rec.some_ns / 1e9:.3f}s "
+                f"full={rec.full_ns / 1e9:.3f}s")
     if kind is Alert:
         subject = f"pid={rec.subject.pid} {rec.subject.comm}" if rec.subject.pid else "host"
         line = f"ALERT  [{rec.severity}] {rec.rule} {rec.state}: {subject}: {rec.message}"

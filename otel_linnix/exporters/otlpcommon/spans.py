@@ -38,6 +38,9 @@ SIGNAL_ATTR = "otel_linnix.process.signal"
 CORE_ATTR = "otel_linnix.process.core_dumped"
 UNFINISHED_ATTR = "otel_linnix.process.unfinished"
 FORK_SEEN_ATTR = "otel_linnix.process.fork_seen"
+#: Set on a lifetime the kernel's OOM killer ended, with what it saw (``oom.*`` below).
+OOM_ATTR = "otel_linnix.process.oom_killed"
+OOM_PREFIX = "otel_linnix.oom."
 
 
 @functools.lru_cache(maxsize=4096)
@@ -156,7 +159,9 @@ class SpanMapper:
         head = self._heads.get(ident)
         if head is None:
             head = self._head(ident)
-        if not (unfinished or rec.exit_code or rec.signal):
+        if rec.oom_killed and not unfinished:  # rare, and every one differs: not cached
+            tail = self._oom_tail(rec)
+        elif not (unfinished or rec.exit_code or rec.signal):
             tail = self._clean_exit
         else:
             ending = (True,) if unfinished else (rec.exit_code, rec.signal, rec.core_dumped)
@@ -223,6 +228,14 @@ class SpanMapper:
             return attrs, b""
         return attrs, wire.error_status(f"killed by signal {rec.signal}" if rec.signal
                                         else f"exit code {rec.exit_code}")
+
+    def _oom_tail(self, rec: ProcessExit) -> tuple[bytes, bytes]:
+        """The ending of an OOM kill: the signal, the OOM killer named as its cause, and the
+        victim's memory at death and its cgroup's limit, when the kill record was seen."""
+        attrs = self._tail(rec, False)[0] + self._attr(OOM_ATTR, True)
+        for name, value in (rec.oom or {}).items():
+            attrs += self._attr(OOM_PREFIX + name, value)
+        return attrs, wire.error_status("killed by the OOM killer")
 
     def _span_id(self, key: ProcessKey) -> bytes:
         hasher = self._span_hasher.copy()

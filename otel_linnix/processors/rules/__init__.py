@@ -10,6 +10,9 @@ _SCHEMA = {
                        "description": "YAML rules file (empty: the shipped rules/default.yaml)"},
         "state_dir": {"type": "string", "description": "where learned baselines are kept "
                                                       "(empty: <state directory>/rules)"},
+        "overrides": {"type": "object", "additionalProperties": {"type": "object"},
+                      "description": "rule type → settings laid over every rule of that type "
+                                     "(a linnix.toml's [psi] lands here)"},
     },
 }
 
@@ -23,9 +26,9 @@ def _create(settings, config):
 def _validate(config):
     from otel_linnix.processors.rules import rulesfile
 
-    if config["rules_file"]:
+    if config["rules_file"] or config["overrides"]:
         try:
-            rulesfile.load(config["rules_file"])
+            rulesfile.load(config["rules_file"], config["overrides"])
         except Exception as exc:  # ConfigError: one line per problem
             raise ValueError(str(exc).replace("\n", "; ")) from None
 
@@ -34,7 +37,7 @@ FACTORY = Factory(
     type="rules",
     kind=Kind.PROCESSOR,
     schema=_SCHEMA,
-    defaults={"rules_file": "", "state_dir": ""},
+    defaults={"rules_file": "", "state_dir": "", "overrides": {}},
     create=_create,
     validate=_validate,
     description="detects fork storms, runaway trees, CPU spikes, memory leaks, fd exhaustion",

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 
 from otel_linnix.config.types import parse_duration
-from otel_linnix.processors.rules import detectors, forks
+from otel_linnix.processors.rules import detectors, forks, oom, pressure
 from otel_linnix.processors.rules.detectors import NS, Detector, Finding
 from otel_linnix.processors.rules.lineage import Lineage
 from otel_linnix.processors.rules.trend import SEVERITY_RANK
@@ -22,7 +22,10 @@ from otel_linnix.records import Alert, ProcessExit, ProcessStart, record_time
 DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
              "short_job_flood": detectors.ShortJobFlood, "runaway_tree": forks.RunawayTree,
              "cpu_spike": detectors.CpuSpike, "memory_leak": detectors.MemoryLeak,
-             "fd_exhaustion": detectors.FdExhaustion, "rss_high": detectors.RssHigh}
+             "fd_exhaustion": detectors.FdExhaustion, "rss_high": detectors.RssHigh,
+             "oom_kill": oom.OomKillDetector, "pressure": pressure.Pressure}
+#: Rule types whose alerts foretell an OOM kill: an oom_kill alert names them.
+PREDICTS_OOM = ("memory_leak", "rss_high")
 #: Detectors of one process's samples: their subjects are sampled every interval from then on.
 WATCHING = (detectors.CpuSpike, detectors.MemoryLeak, detectors.FdExhaustion, detectors.RssHigh)
 
@@ -49,6 +52,9 @@ class Engine:
         for det in self.detectors:
             for kind in det.wants:
                 self._by_type.setdefault(kind, []).append(det)
+        for det in self.detectors:
+            if isinstance(det, oom.OomKillDetector):
+                det.predicted_by = self._memory_alerts_of
         self.active: dict[tuple[str, tuple], _Active] = {}
         self.cooldown_until: dict[tuple[str, tuple], int] = {}
         self.now = 0
@@ -90,6 +96,12 @@ class Engine:
                     self.ctx.watched.watch(key)
             out += self._resolve_missing(det, name, found, now)
         return out
+
+    def _memory_alerts_of(self, key) -> list[str]:
+        """Ids of memory alerts firing for one process (they predicted its OOM kill)."""
+        types = {d.rule["name"]: d.rule["type"] for d in self.detectors}
+        return [a.alert.id for (name, k), a in self.active.items()
+                if k == key and types.get(name) in PREDICTS_OOM]
 
     def _fire(self, det: Detector, finding: Finding, now: int) -> list[Alert]:
         rule = det.rule

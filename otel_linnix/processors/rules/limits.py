@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 
-_V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
-_V1_ROOT = "/sys/fs/cgroup/memory"
+from otel_linnix import memcg
 
 
 def _read_int(path: str) -> int | None:
@@ -27,25 +26,11 @@ def mem_total() -> int:
 
 
 def memory_limit(pid: int) -> int:
-    """cgroup v2 memory.max or v1 memory.limit_in_bytes of ``pid``'s cgroup, else MemTotal."""
+    """The memory limit of ``pid``'s cgroup (v2 memory.max, v1 memory.limit_in_bytes), or
+    MemTotal when it has none or a larger one."""
     total = mem_total()
-    try:
-        with open(f"/proc/{pid}/cgroup") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return total
-    for line in lines:
-        hierarchy, controllers, path = (line.split(":", 2) + ["", ""])[:3]
-        candidates = []
-        if hierarchy == "0":
-            candidates = [f"{root}{path}/memory.max" for root in _V2_ROOTS]
-        elif "memory" in controllers.split(","):
-            candidates = [f"{_V1_ROOT}{path}/memory.limit_in_bytes"]
-        for candidate in candidates:
-            value = _read_int(candidate)
-            if value is not None and value < total:
-                return value
-    return total
+    limit = memcg.limit_bytes(memcg.cgroup_of(pid)[1])
+    return limit if 0 < limit < total else total
 
 
 # ---- processes / threads -----------------------------------------------------------------------

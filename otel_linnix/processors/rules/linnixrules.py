@@ -5,7 +5,8 @@ A Linnix threshold is an explicit choice, so it is honoured as written: ``forks_
 a fork_storm whose rate alert fires at exactly that host rate (no learned baseline), on top of the
 headroom judgement every fork_storm makes. Detectors with no equivalent yet are an error naming
 the rule: silently dropping a rule the user believes is active would be worse. Linnix's
-subtree_* detectors become their per-process counterparts (cpu_spike, rss_high).
+subtree_* detectors become their per-process counterparts (cpu_spike, rss_high), and its
+system_psi_* detectors host-wide ``pressure`` rules on the same PSI figure.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 from otel_linnix.config.errors import ConfigError
 
 SEVERITY = {"info": "info", "low": "info", "medium": "warning", "high": "critical"}
-UNSUPPORTED = {"exec_rate", "zombie_count", "system_psi_cpu",
-               "system_psi_memory", "system_psi_io"}
+UNSUPPORTED = {"exec_rate", "zombie_count"}
+#: Linnix's system PSI detectors: (resource, stall kind) of the avg10 they compared.
+PSI = {"system_psi_cpu": ("cpu", "some"), "system_psi_memory": ("memory", "full"),
+       "system_psi_io": ("io", "full")}
 
 
 def is_linnix(doc: Any) -> bool:
@@ -67,6 +70,11 @@ def _rule(raw: dict) -> dict[str, Any]:
     if detector == "subtree_rss_mb":
         return {**base, "type": "rss_high", "threshold": int(raw["threshold"]) * 2**20,
                 "window": f"{int(raw['duration'])}s"}
+    if detector in PSI:  # Linnix: avg10 above threshold_pct for `duration` seconds
+        resource, kind = PSI[detector]
+        return {**base, "type": "pressure", "resource": resource, "kind": kind,
+                "threshold": float(raw["threshold_pct"]) / 100, "window": "10s",
+                "min_duration": f"{int(raw['duration'])}s"}
     if detector in UNSUPPORTED:
         raise ValueError(f"Linnix detector {detector!r} has no otel-linnix equivalent yet")
     raise ValueError(f"unknown Linnix detector {detector!r}")

@@ -25,6 +25,7 @@ class RulesProcessor(Processor):
         self._log = settings.logger
         self._path = config["rules_file"] or None
         self._state_dir = config.get("state_dir") or os.path.join(default_state_dir(), "rules")
+        self._overrides = config.get("overrides") or {}
         self._lock = threading.Lock()
         self.engine = Engine(self._load(), self._ctx)  # bad file: create fails
         t = self._ctx.telemetry
@@ -49,7 +50,7 @@ class RulesProcessor(Processor):
 
     def _load(self) -> list[dict]:
         """The rules, each fork_storm given its learned-baseline file in the state directory."""
-        rules = rulesfile.load(self._path)
+        rules = rulesfile.load(self._path, self._overrides)
         for rule in rules:
             if rule["type"] == "fork_storm":
                 rule["baseline_file"] = os.path.join(self._state_dir,

@@ -16,7 +16,7 @@ from otel_linnix.config.schema import check
 from otel_linnix.config.types import DURATION, SIZE
 
 TYPES = ("fork_storm", "fork_burst", "short_job_flood", "runaway_tree", "cpu_spike",
-         "memory_leak", "fd_exhaustion", "rss_high")
+         "memory_leak", "fd_exhaustion", "rss_high", "oom_kill", "pressure")
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _RULE = {
@@ -45,6 +45,10 @@ _RULE = {
         "learn": {"type": "boolean", "description": "fork_storm: learn the host's normal rate "
                                                     "(false: the floor alone, as Linnix did)"},
         "threshold": {"type": "number", "exclusiveMinimum": 0},
+        "resource": {"enum": ["cpu", "memory", "io"],
+                     "description": "pressure: the resource whose stall (PSI) is judged"},
+        "kind": {"enum": ["some", "full"], "description": "pressure: some task stalled, or "
+                                                          "all non-idle tasks at once"},
         "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
         "min_growth": SIZE,
         "scope": {"type": "object", "additionalProperties": False, "properties": {
@@ -62,6 +66,7 @@ DEFAULTS: dict[str, Any] = {"severity": "warning", "enabled": True, "window": "5
                             "threshold": 1, "ratio": 0.9, "min_growth": "1MiB", "min_rise": 20,
                             "share": 0.8, "rate_window": "5s", "rate_floor_per_cpu": 2500,
                             "rate_factor": 4, "rate_severity": "warning", "learn": True,
+                            "resource": "cpu", "kind": "some",
                             "scope": {}}
 
 
@@ -120,11 +125,30 @@ def _load_document(text: str, source: str) -> Any:
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where) from None
 
 
-def load(path: str | None) -> list[dict[str, Any]]:
+def load(path: str | None, overrides: dict[str, dict] | None = None) -> list[dict[str, Any]]:
     if not path:
-        return parse(default_rules_text(), "<default rules>")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return parse(fh.read(), path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read rules file: {exc}", path) from None
+        rules = parse(default_rules_text(), "<default rules>")
+    else:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                rules = parse(fh.read(), path)
+        except OSError as exc:
+            raise ConfigError(f"cannot read rules file: {exc}", path) from None
+    return apply_overrides(rules, overrides or {})
+
+
+def apply_overrides(rules: list[dict[str, Any]], overrides: dict[str, dict]
+                    ) -> list[dict[str, Any]]:
+    """Settings laid over every rule of a type, checked like the rule itself."""
+    problems = [(f"overrides.{kind}", f"unknown rule type (known: {', '.join(TYPES)})")
+                for kind in overrides if kind not in TYPES]
+    out = []
+    for rule in rules:
+        extra = overrides.get(rule["type"])
+        if extra:
+            rule = {**rule, **extra}
+            problems += check(rule, _RULE, ("overrides", rule["type"]))
+        out.append(rule)
+    if problems:
+        raise ConfigError(problems)
+    return out

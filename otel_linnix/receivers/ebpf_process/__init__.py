@@ -1,4 +1,5 @@
-"""``ebpf_process`` receiver: every fork, exec and exit on the host, plus /proc sampling."""
+"""``ebpf_process`` receiver: every fork, exec, exit and OOM kill on the host, plus /proc
+sampling and the kernel's pressure (PSI) and OOM counters."""
 
 from otel_linnix.component import Factory, Kind
 from otel_linnix.config.types import DURATION
@@ -22,6 +23,9 @@ _SCHEMA = {
         "cgroup_prefix": {"type": "string",
                           "description": "only forward records and samples of processes whose "
                                          "cgroup path starts with this (a sidecar); empty: all"},
+        "pressure_cgroups": {"type": "integer", "minimum": 0, "maximum": 1024,
+                             "description": "cgroup v2 groups whose PSI is read per tick "
+                                            "(shallowest first; the host's always is)"},
         "seed_from_proc": {"type": "boolean",
                            "description": "learn processes older than the agent from /proc"},
         "traceparent": {
@@ -52,7 +56,7 @@ FACTORY = Factory(
     defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "50ms",
               "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
               "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True,
-              "cgroup_prefix": "", "traceparent": {"enabled": True, "respect_sampled": True}},
+              "cgroup_prefix": "", "pressure_cgroups": 32, "traceparent": {"enabled": True, "respect_sampled": True}},
     create=_create,
     description="fork / exec / exit from eBPF tracepoints, CPU / memory / fd sampling from /proc",
 )

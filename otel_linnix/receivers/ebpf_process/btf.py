@@ -18,6 +18,7 @@ VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
 _TYPE = re.compile(r"^\[(\d+)\] (\w+) '([^']*)'(.*)$")
 _MEMBER = re.compile(r"^\s+'([^']*)' type_id=(\d+) bits_offset=(\d+)")
 _REF = re.compile(r"type_id=(\d+)")
+_ENUMERATOR = re.compile(r"^\s+'([^']*)' val=(-?\d+)")
 
 #: (struct, dotted member path) → the -D name the BPF program uses.
 NEEDED = {
@@ -37,7 +38,21 @@ NEEDED = {
     ("mm_struct", "arg_start"): "OFF_MM_ARG_START",
     ("mm_struct", "arg_end"): "OFF_MM_ARG_END",
     ("mm_struct", "start_stack"): "OFF_MM_START_STACK",
+    # task → its memory cgroup (task->cgroups->subsys[memory]), that cgroup's limits up the
+    # hierarchy (mem_cgroup.memory → page_counter.max / .parent) and its directory names
+    # (css.cgroup->kn, kernfs_node name / parent; "parent" became "__parent" in 6.13)
+    ("task_struct", "cgroups"): "OFF_TASK_CGROUPS",
+    ("css_set", "subsys"): "OFF_CSS_SET_SUBSYS",
+    ("cgroup_subsys_state", "cgroup"): "OFF_CSS_CGROUP",
+    ("cgroup", "kn"): "OFF_CGROUP_KN",
+    ("kernfs_node", "name"): "OFF_KERNFS_NODE_NAME",
+    ("kernfs_node", "__parent|parent"): "OFF_KERNFS_NODE_PARENT",
+    ("mem_cgroup", "memory"): "OFF_MEMCG_MEMORY",
+    ("page_counter", "max"): "OFF_PAGE_COUNTER_MAX",
+    ("page_counter", "parent"): "OFF_PAGE_COUNTER_PARENT",
 }
+#: (enum, enumerator) → the -D name; -1 when the kernel lacks it (a controller compiled out).
+ENUM_VALUES = {("cgroup_subsys_id", "memory_cgrp_id"): "MEMORY_CGRP_ID"}
 
 
 class BTFError(RuntimeError):
@@ -50,6 +65,7 @@ class _Type:
     name: str
     ref: int = 0
     members: list[tuple[str, int, int]] = field(default_factory=list)  # name, type id, bit offset
+    values: dict[str, int] = field(default_factory=dict)  # an enum's enumerators
 
 
 def _dump(path: str) -> str:
@@ -80,6 +96,10 @@ def parse(text: str) -> dict[int, _Type]:
             m = _MEMBER.match(line)
             if m:
                 current.members.append((m.group(1), int(m.group(2)), int(m.group(3))))
+        elif current is not None and current.kind in ("ENUM", "ENUM64"):
+            m = _ENUMERATOR.match(line)
+            if m:
+                current.values[m.group(1)] = int(m.group(2))
     return types
 
 
@@ -116,8 +136,12 @@ def offsets(path: str = VMLINUX_BTF) -> dict[str, int]:
         struct = structs.get(struct_name)
         if struct is None:
             raise BTFError(f"kernel BTF has no struct {struct_name}")
-        offset = _find_member(types, struct, member)
+        offset = next((found for name in member.split("|")
+                       if (found := _find_member(types, struct, name)) is not None), None)
         if offset is None:
             raise BTFError(f"kernel BTF: struct {struct_name} has no member {member}")
         out[const] = offset
+    enums = {t.name: t for t in types.values() if t.kind in ("ENUM", "ENUM64") and t.values}
+    for (enum, name), const in ENUM_VALUES.items():
+        out[const] = enums[enum].values.get(name, -1) if enum in enums else -1
     return out

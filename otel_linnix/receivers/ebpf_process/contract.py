@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import struct
 
-EVENT_FORK, EVENT_EXEC, EVENT_EXIT = 1, 2, 3
+EVENT_FORK, EVENT_EXEC, EVENT_EXIT, EVENT_OOM = 1, 2, 3, 4
 COMM_LEN, FILENAME_LEN, ARGS_LEN = 16, 256, 4096
 TRACEPARENT_LEN, TRACESTATE_LEN = 64, 256
+MEMCG_DEPTH, MEMCG_NAME_LEN = 8, 128
 LOST_RINGBUF, LOST_LIFETIME, LOST_SLOTS = 0, 1, 2
 
 #: struct name → ordered (field, struct format code) pairs, little-endian, no implicit padding.
@@ -30,13 +31,21 @@ LAYOUTS: dict[str, list[tuple[str, str]]] = {
         ("type", "I"), ("pid", "I"), ("ppid", "I"), ("uid", "I"), ("gid", "I"),
         ("exit_code", "I"), ("start_ns", "Q"), ("parent_start_ns", "Q"), ("exit_ns", "Q"),
         ("utime_ns", "Q"), ("stime_ns", "Q"), ("cgroup_id", "Q"), ("threads", "I"),
-        ("execs", "I"), ("fork_seen", "I"), ("pad", "I"), ("comm", f"{COMM_LEN}s"),
+        ("execs", "I"), ("fork_seen", "I"), ("oom_killed", "I"), ("comm", f"{COMM_LEN}s"),
+    ],
+    "oom_event": [
+        ("type", "I"), ("pid", "I"), ("uid", "I"), ("oom_score_adj", "i"), ("ts_ns", "Q"),
+        ("start_ns", "Q"), ("total_vm_kb", "Q"), ("anon_rss_kb", "Q"), ("file_rss_kb", "Q"),
+        ("shmem_rss_kb", "Q"), ("pgtables_kb", "Q"), ("limit_pages", "Q"),
+        ("limit_level", "I"), ("memcg_levels", "I"), ("comm", f"{COMM_LEN}s"),
+        ("memcg", f"{MEMCG_DEPTH * MEMCG_NAME_LEN}s"),
     ],
 }
 
 STRUCTS = {name: struct.Struct("<" + "".join(code for _, code in fields))
            for name, fields in LAYOUTS.items()}
 FORK, EXEC, EXIT = STRUCTS["fork_event"], STRUCTS["exec_event"], STRUCTS["exit_event"]
+OOM = STRUCTS["oom_event"]
 #: An exec record goes out cut after its used argv bytes: everything before ``args`` is fixed.
 EXEC_HEAD = struct.Struct("<" + "".join(code for name, code in LAYOUTS["exec_event"]
                                         if name != "args"))

@@ -6,6 +6,7 @@ so the per-event Python work stays one bytes copy plus one ``unpack_from``.
 
 from __future__ import annotations
 
+import os
 import struct
 from typing import Iterable
 
@@ -13,14 +14,19 @@ from otel_linnix.receivers.ebpf_process.contract import (
     EVENT_EXEC,
     EVENT_EXIT,
     EVENT_FORK,
+    EVENT_OOM,
     EXEC_HEAD,
     EXIT,
     FORK,
+    MEMCG_DEPTH,
+    MEMCG_NAME_LEN,
+    OOM,
 )
-from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record
 from otel_linnix.redact import bound_argv, redact_argv
 
 _TYPE = struct.Struct("<I")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _text(raw: bytes) -> str:
@@ -52,7 +58,8 @@ class Decoder:
         self._max_args = argv_max_args
         self._max_bytes = argv_max_bytes
         self._comms: dict[bytes, str] = {}
-        self._handlers = {EVENT_FORK: self._fork, EVENT_EXEC: self._exec, EVENT_EXIT: self._exit}
+        self._handlers = {EVENT_FORK: self._fork, EVENT_EXEC: self._exec, EVENT_EXIT: self._exit,
+                          EVENT_OOM: self._oom}
         self.unknown = 0
 
     def decode(self, raws: Iterable[bytes | memoryview]) -> list[Record]:
@@ -96,10 +103,22 @@ class Decoder:
 
     def _exit(self, raw: bytes) -> ProcessExit:
         (_, pid, ppid, uid, gid, code, start, pstart, exit_ns, utime, stime, cgid, threads, execs,
-         fork_seen, _, comm) = EXIT.unpack_from(raw)
+         fork_seen, oom_killed, comm) = EXIT.unpack_from(raw)
         signal = code & 0x7F
         # positional, in ProcessExit's field order (test_contract checks every field lands)
         return ProcessExit(pid, ppid, start, pstart, exit_ns, uid, gid, self._comm(comm), "", (),
                            False, (code >> 8) & 0xFF if signal == 0 else 0, signal,
                            bool(code & 0x80), cgid, "", execs, threads, utime, stime,
-                           bool(fork_seen))
+                           bool(fork_seen), bool(oom_killed))
+
+    def _oom(self, raw: bytes) -> OomKill:
+        (_, pid, uid, adj, ts, start, total_vm, anon, file, shmem, pgtables, limit_pages,
+         limit_level, levels, comm, names) = OOM.unpack_from(raw)
+        memcg = ""
+        if limit_pages:  # the cgroup that sets the limit: its level and those above it
+            parts = [_text(names[i * MEMCG_NAME_LEN:(i + 1) * MEMCG_NAME_LEN])
+                     for i in range(limit_level, min(levels & 0xFF, MEMCG_DEPTH))]
+            memcg = ("/…" if levels & 0x100 else "") + "/" + "/".join(reversed(parts))
+        return OomKill(pid, start, ts, self._comm(comm), uid, adj, total_vm << 10, anon << 10,
+                       file << 10, shmem << 10, pgtables << 10, memcg,
+                       limit_pages * PAGE_SIZE if limit_pages else 0)

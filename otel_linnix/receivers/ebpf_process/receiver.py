@@ -12,15 +12,17 @@ import threading
 import time
 from collections import Counter
 
-from otel_linnix import procfs
+from otel_linnix import memcg, procfs
 from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
 from otel_linnix.receivers.ebpf_process.cgroups import CgroupPaths
 from otel_linnix.receivers.ebpf_process.decode import Decoder
+from otel_linnix.receivers.ebpf_process.kernelstats import KernelStats
 from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
 from otel_linnix.receivers.ebpf_process.seed import seed
-from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.host import boot_ns_now
+from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record
 from otel_linnix.tracecontext import clean_tracestate, parse_traceparent
 
 
@@ -51,6 +53,7 @@ class EbpfProcessReceiver(Receiver):
             "Execs with TRACEPARENT in their environment, by result (joined, malformed, unsampled)")
         self._next_lost_check = 0.0
         self._wake_fd: int | None = None
+        self._kernel_stats = KernelStats(t, config["pressure_cgroups"])
         self._sample_seconds = t.counter("otel_linnix.receiver.sampler.seconds",
                                          "Wall time spent sampling /proc", "s")
 
@@ -112,6 +115,9 @@ class EbpfProcessReceiver(Receiver):
         table = self._ctx.process_table
         if self._trace_env["enabled"]:
             self._check_traceparents(records)
+        for rec in records:
+            if type(rec) is OomKill:
+                self._join_oom(rec)
         orphans = table.ingest(records, self._cgroup_of)
         for pid in orphans:  # the kernel re-parented them: learn to whom
             stat = procfs.read_stat(pid)
@@ -144,6 +150,14 @@ class EbpfProcessReceiver(Receiver):
             rec.traceparent = rec.tracestate = ""
             self._traceparents.add(1, (("result", result),))
 
+    def _join_oom(self, rec: OomKill) -> None:
+        """The victim's lifetime when its fork was not seen; its cgroup's kills counted."""
+        if not rec.start_ns:
+            proc = self._ctx.process_table.get(rec.pid)
+            rec.start_ns = proc.start_ns if proc is not None else 0
+        if rec.memcg and not rec.memcg.startswith("/…"):
+            self._kernel_stats.watch_memcg(rec.memcg, memcg.directory(rec.memcg))
+
     def _cgroup_of(self, rec: ProcessStart) -> str:
         return self._cgroups.path(rec.cgroup_id) or procfs.read_cgroup(rec.pid)
 
@@ -175,14 +189,17 @@ class EbpfProcessReceiver(Receiver):
         while not self._stop.wait(self._interval):
             t0 = time.monotonic()
             samples = self._sampler.tick(self._ctx.watched.keys())
+            pressure = self._kernel_stats.tick(boot_ns_now())
             if self._prefix:
                 samples = [x for x in samples if procfs.read_cgroup(x.pid).startswith(self._prefix)]
+                pressure = [x for x in pressure if x.cgroup.startswith(self._prefix)]
             for pid, ppid in self._sampler.parents.items():
                 proc_ppid = self._ctx.process_table.get(pid)
                 if proc_ppid is not None and proc_ppid.ppid != ppid:
                     self._ctx.process_table.set_parent(pid, ppid)
             if samples:
                 self._ctx.process_table.apply(samples)
-                self.consumer.consume(samples)
+            if samples or pressure:
+                self.consumer.consume([*samples, *pressure])
             self._sample_seconds.add(time.monotonic() - t0)
 

@@ -14,7 +14,7 @@ HEADER = Path(__file__).resolve().parents[3] / "bpf" / "process_events.h"
 
 def c_layout(tmp_path) -> dict[str, dict[str, int]]:
     lines = ["#include <stdio.h>", "#include <stddef.h>", "#include <stdint.h>",
-             "typedef uint32_t u32; typedef uint64_t u64;", f'#include "{HEADER}"',
+             "typedef uint32_t u32; typedef int32_t s32; typedef uint64_t u64;", f'#include "{HEADER}"',
              "int main(void) {"]
     for name, fields in contract.LAYOUTS.items():
         lines.append(f'printf("{name} size %zu\\n", sizeof(struct {name}));')

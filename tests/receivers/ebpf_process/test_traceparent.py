@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from google.protobuf import json_format
 
 from otel_linnix.config import build
 from otel_linnix.exporters.otlpcommon.ids import span_id
@@ -17,7 +16,7 @@ from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.records import process_key
 from otel_linnix.service import Service
 from otel_linnix.testing import test_context
-from otel_linnix.testing.otlp_server import OTLPServer
+from otel_linnix.testing.otlp_server import OTLPServer, attributes
 
 pytestmark = pytest.mark.bpf
 
@@ -53,19 +52,11 @@ def agent(server, **receiver):
         service.shutdown(5)
 
 
-def attrs(span):
-    return {kv.key: json_format.MessageToDict(kv.value) for kv in span.attributes}
+attrs = attributes
 
 
 def spans_of(server, pid, timeout=20.0):
-    """Spans whose process.pid is ``pid`` (the host runs other work meanwhile)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [s for s in server.spans() if attrs(s)["process.pid"] == {"intValue": str(pid)}]
-        if found:
-            return found
-        time.sleep(0.05)
-    return []
+    return server.spans_of(pid, timeout)
 
 
 def children_of(server, parent_span, timeout=20.0):

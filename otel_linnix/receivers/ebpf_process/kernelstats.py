@@ -1,0 +1,130 @@
+"""What the kernel already counts per host and per cgroup: pressure stall (PSI) and OOM kills.
+
+Read on the sampler's tick. PSI totals become ``PressureSample`` records (the pressure rule
+judges them) and the ``otel_linnix.pressure.stall`` counter; OOM kill counts (/proc/vmstat,
+memory.events / memory.oom_control) become ``otel_linnix.oom.kills``, so a kill the agent could
+not attribute to a process is still counted. Per-cgroup series are bounded (``max_cgroups``,
+rescanned every ``rescan_ticks``) on top of the registry's own series cap.
+"""
+
+from __future__ import annotations
+
+import os
+
+from otel_linnix import memcg
+from otel_linnix.records import PressureSample
+from otel_linnix.telemetry import Telemetry
+
+RESOURCES = ("cpu", "memory", "io")
+HOST = "/"
+
+
+def parse_pressure(text: str) -> tuple[int, int] | None:
+    """(some, full) stall totals in ns from a PSI file ("some avg10=… total=<µs>" lines)."""
+    totals = {"some": 0, "full": 0}
+    for line in text.splitlines():
+        kind, _, rest = line.partition(" ")
+        for field in rest.split():
+            if field.startswith("total=") and kind in totals:
+                totals[kind] = int(field[6:]) * 1000
+    return (totals["some"], totals["full"]) if text.strip() else None
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, ValueError):
+        return None
+
+
+def pressure_cgroups(cap: int) -> dict[str, str]:
+    """cgroup v2 groups with PSI files, as path → directory, shallowest first (bounded)."""
+    root = next((r for r in memcg.V2_ROOTS if os.path.exists(f"{r}/cgroup.subtree_control")),
+                None)
+    found: dict[str, str] = {}
+    if root is None:
+        return found
+    for dirpath, dirnames, filenames in os.walk(root):
+        if len(found) >= cap:
+            dirnames.clear()
+            break
+        dirnames.sort()
+        if dirpath != root and "cpu.pressure" in filenames:
+            found[dirpath[len(root):]] = dirpath
+    return found
+
+
+class KernelStats:
+    def __init__(self, telemetry: Telemetry, max_cgroups: int = 32, rescan_ticks: int = 10,
+                 proc_root: str = "/proc") -> None:
+        self._max = max_cgroups
+        self._rescan = rescan_ticks
+        self._proc = proc_root
+        self._ticks = 0
+        self._pressure_dirs: dict[str, str] = {}
+        self._memory_dirs: dict[str, str] = {}
+        self._last_stall: dict[tuple[str, str, str], int] = {}
+        self._last_kills: dict[str, int] = {}
+        self._stall = telemetry.counter(
+            "otel_linnix.pressure.stall",
+            "Time some / all non-idle tasks were stalled on a resource (PSI), host (/) and "
+            "per cgroup", "s")
+        self._kills = telemetry.counter(
+            "otel_linnix.oom.kills", "Processes killed by the OOM killer, host (/) and per "
+            "memory cgroup (kernel counts: includes kills the agent could not attribute)")
+
+    def watch_memcg(self, path: str, directory: str) -> None:
+        """Count this memory cgroup's kills from now on (an OOM victim's, found between
+        rescans): its count is read at the next tick, before the cgroup may be gone."""
+        if path and directory and path not in self._memory_dirs:
+            self._memory_dirs[path] = directory
+
+    def tick(self, now_ns: int) -> list[PressureSample]:
+        if self._ticks % self._rescan == 0:
+            self._pressure_dirs = pressure_cgroups(self._max)
+            self._memory_dirs = memcg.limited_cgroups(self._max)
+        self._ticks += 1
+        self._count_kills()
+        return self._pressure(now_ns)
+
+    def _pressure(self, now_ns: int) -> list[PressureSample]:
+        out = []
+        sources = [(HOST, f"{self._proc}/pressure/{{}}"),
+                   *((path, f"{d}/{{}}.pressure") for path, d in self._pressure_dirs.items())]
+        for cgroup, pattern in sources:
+            for resource in RESOURCES:
+                text = _read(pattern.format(resource))
+                parsed = parse_pressure(text) if text else None
+                if parsed is None:
+                    continue
+                out.append(PressureSample(now_ns, resource, cgroup, *parsed))
+                self._add_stall(cgroup, resource, parsed)
+        return out
+
+    def _add_stall(self, cgroup: str, resource: str, totals: tuple[int, int]) -> None:
+        for kind, total in zip(("some", "full"), totals):
+            ident = (cgroup, resource, kind)
+            last = self._last_stall.get(ident)
+            self._last_stall[ident] = total
+            if last is not None and total > last:
+                self._stall.add((total - last) / 1e9, (("resource", resource), ("kind", kind),
+                                                       ("cgroup", cgroup)))
+
+    def _count_kills(self) -> None:
+        counts = {HOST: memcg.host_oom_kills()}
+        for path, directory in list(self._memory_dirs.items()):
+            kills = memcg.oom_kills(directory)
+            if kills is not None:
+                counts[path] = kills
+        for cgroup, total in counts.items():
+            last = self._last_kills.get(cgroup)
+            if last is not None and total > last:
+                self._kills.add(total - last, (("cgroup", cgroup),))
+            elif last is None and total and self._ticks > 1:
+                self._kills.add(total, (("cgroup", cgroup),))  # a cgroup new since the start
+        self._last_kills = {**self._last_kills, **counts}
+        if len(self._last_kills) > 4 * self._max:
+            self._last_kills = counts
+        if len(self._last_stall) > 4 * 6 * (self._max + 1):
+            self._last_stall.clear()
