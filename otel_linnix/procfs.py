@@ -125,6 +125,16 @@ def read_controller_cgroup(pid: int, controller: str) -> str:
     return unified
 
 
+def read_run_delay(pid: int) -> int:
+    """Nanoseconds the process has spent runnable but waiting for a CPU (/proc/PID/schedstat's
+    second field; 0 when gone or unavailable)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as fh:
+            return int(fh.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def count_fds(pid: int) -> int | None:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))

@@ -145,6 +145,8 @@ class ProcessSample:
     fds: int
     fd_limit: int
     comm: str = ""
+    #: Time spent runnable but waiting for a CPU, cumulative (run-queue delay).
+    run_delay_ns: int = 0
 
     @property
     def key(self) -> ProcessKey:

@@ -1,4 +1,5 @@
 import io
+import json
 
 from otel_linnix import recording
 from otel_linnix.records import NS_PER_TICK, ProcessStart, process_key
@@ -18,3 +19,16 @@ def test_random_tree_has_n_complete_lifetimes():
     exits = [r for r in recs if type(r).__name__ == "ProcessExit"]
     assert len(starts) == len(exits) == 50
     assert {s.key for s in starts} == {e.key for e in exits}
+
+
+def test_oom_and_pressure_records_survive_a_recording():
+    from otel_linnix.records import OomKill, PressureSample, ProcessExit
+
+    kill = OomKill(7, 5, 9, "hog", 0, -10, 3, 2, 1, 0, 1, "/jobs", 64 << 20)
+    psi = PressureSample(9, "memory", "/jobs", 1_000, 500)
+    death = ProcessExit(7, 1, 5, 0, 10, 0, 0, "hog", signal=9, oom_killed=True,
+                        oom=kill.facts())
+    for rec in (kill, psi, death):
+        back = recording.decode(json.loads(recording.encode(rec)))
+        assert back == rec and type(back) is type(rec)
+    assert recording.decode(json.loads(recording.encode(death))).oom == kill.facts()

@@ -7,6 +7,7 @@ import pytest
 
 from otel_linnix.testing.otlp_server import OTLPServer, attributes
 from otel_linnix.testing.scenario import firing, live_agent, run_scenario
+from otel_linnix.testing.telemetry_checks import counted
 
 pytestmark = pytest.mark.bpf
 NS = 1e9
@@ -126,6 +127,7 @@ def test_oom_kill_is_named_on_the_span_and_in_an_alert_within_1s():
     assert alert.evidence["rss_bytes"] > 48 << 20
     assert alert.subject.pid == victim and "python" in alert.subject.exe
     assert events["done"]["oom_kills"] == 1  # the cgroup's own count agrees: one kill
+    assert counted(ctx, "otel_linnix.oom.kills", cgroup="/") >= 1  # the host's count too
     assert spans, "no span for the victim"
     span, attrs = spans[-1], attributes(spans[-1])
     assert span.status.code == 2 and span.status.message == "killed by the OOM killer"
@@ -151,6 +153,9 @@ def test_cpu_contention_raises_pressure_naming_the_cgroups_workers(tmp_path):
     assert {u["pid"] for u in users[:len(workers)]} <= workers
     assert alert.subject.pid in workers
     assert alert.evidence["cgroups"][0] == events["onset"]["cgroup"]
+    # run-queue starvation: the workers also waited for a CPU much of the time
+    waited = {w["pid"]: w["wait_share"] for w in alert.evidence["waiting"]}
+    assert any(waited.get(pid, 0) > 0.2 for pid in workers), waited
 
 
 def test_an_idle_host_raises_no_pressure_alert(tmp_path):

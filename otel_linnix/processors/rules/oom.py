@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from otel_linnix import memcg, procfs
+from otel_linnix.containers import identify
 from otel_linnix.processors.rules import limits
 from otel_linnix.processors.rules.detectors import NS, Detector, Finding, subject_of
 from otel_linnix.processors.rules.lineage import bounded_argv
@@ -52,10 +53,11 @@ class OomKillDetector(Detector):
             kill = self.kills.get(rec.key)
             if kill is not None:
                 kill.exited = True
+                cgroup = rec.cgroup_path or kill.rec.memcg
                 kill.subject = AlertSubject(
                     pid=rec.pid, start_ns=rec.start_ns, comm=rec.comm, exe=rec.exe,
-                    cgroup_path=rec.cgroup_path or kill.rec.memcg,
-                    container_id=kill.subject.container_id, argv=bounded_argv(rec.argv))
+                    cgroup_path=cgroup, argv=bounded_argv(rec.argv),
+                    container_id=kill.subject.container_id or identify(cgroup).container_id)
 
     def _killed(self, rec: OomKill) -> None:
         if len(self.kills) >= MAX_KILLS:

@@ -4,7 +4,9 @@ cgroup, and who is using that resource — the question people ask when a host i
 The stall share is the growth of the kernel's cumulative stall time over the trailing
 ``window`` (``kind`` some: at least one task stalled; full: all non-idle tasks). It must stay at
 or above ``threshold`` for ``min_duration``. Users are ranked by CPU time over the window
-(cpu), RSS growth then RSS (memory), or uninterruptible sleep at that moment (io).
+(cpu), RSS growth then RSS (memory), or uninterruptible sleep at that moment (io). For CPU
+pressure the evidence also lists who waited longest for a CPU (run-queue delay from
+/proc/PID/schedstat, sampled with the rest): run-queue starvation, per process.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class Pressure(Detector):
     def observe(self, rec) -> None:
         if type(rec) is ProcessSample:
             points = self.usage.setdefault(rec.key, deque(maxlen=64))
-            points.append((rec.ts_ns, rec.cpu_user_ns + rec.cpu_system_ns, rec.rss_bytes))
+            points.append((rec.ts_ns, rec.cpu_user_ns + rec.cpu_system_ns, rec.rss_bytes,
+                           rec.run_delay_ns))
         elif rec.resource == self.resource:
             total = rec.some_ns if self.kind == "some" else rec.full_ns
             self.totals.setdefault(rec.cgroup, deque(maxlen=512)).append((rec.ts_ns, total))
@@ -111,6 +114,8 @@ class Pressure(Detector):
                     "stall_share": round(share, 3), "window_s": self.window / NS,
                     "sustained_s": round(lasted / NS, 1), "top_users": users,
                     "cgroups": _heaviest_cgroups(users)}
+        if self.resource == "cpu":
+            evidence["waiting"] = self.starved(now)
         return Finding(_key(cgroup), subject, message, evidence)
 
     def _users(self, cgroup: str, now: int) -> list[dict]:
@@ -142,7 +147,7 @@ class Pressure(Detector):
             recent = [p for p in pts if p[0] >= now - self.window]
             if len(recent) < 2:
                 continue
-            (t0, cpu0, rss0), (t1, cpu1, rss1) = recent[0], recent[-1]
+            (t0, cpu0, rss0, _), (t1, cpu1, rss1, _) = recent[0], recent[-1]
             proc = self.table.peek(key[0])
             comm = proc.comm if proc is not None else ""
             if self.resource == "cpu":
@@ -153,6 +158,20 @@ class Pressure(Detector):
                              {"rss_bytes": rss1, "rss_growth_bytes": rss1 - rss0}))
         rows.sort(key=lambda r: r[0], reverse=True)
         return [(pid, comm, amount) for _, pid, comm, amount in rows]
+
+    def starved(self, now: int) -> list[dict]:
+        """The sampled processes that waited longest for a CPU over the window (run-queue
+        delay as a share of wall time): the victims of CPU pressure, where the users are its
+        cause."""
+        rows = []
+        for key, pts in self.usage.items():
+            recent = [p for p in pts if p[0] >= now - self.window]
+            if len(recent) >= 2 and recent[-1][3] > recent[0][3]:
+                share = (recent[-1][3] - recent[0][3]) / max(1, recent[-1][0] - recent[0][0])
+                proc = self.table.peek(key[0])
+                rows.append({"pid": key[0], "comm": proc.comm if proc else "",
+                             "wait_share": round(share, 3)})
+        return sorted(rows, key=lambda r: -r["wait_share"])[:TOP_USERS]
 
     @staticmethod
     def _io_waiters() -> list[tuple[int, str, dict]]:

@@ -66,6 +66,8 @@ class KernelStats:
         self._memory_dirs: dict[str, str] = {}
         self._last_stall: dict[tuple[str, str, str], int] = {}
         self._last_kills: dict[str, int] = {}
+        #: The first reading is the baseline: kills before the agent are not counted.
+        self._baselined = False
         self._stall = telemetry.counter(
             "otel_linnix.pressure.stall",
             "Time some / all non-idle tasks were stalled on a resource (PSI), host (/) and "
@@ -73,6 +75,12 @@ class KernelStats:
         self._kills = telemetry.counter(
             "otel_linnix.oom.kills", "Processes killed by the OOM killer, host (/) and per "
             "memory cgroup (kernel counts: includes kills the agent could not attribute)")
+
+    def start(self) -> None:
+        """Take the kernel's counts now, so a kill between the agent's start and its first
+        sampling tick is counted (the baseline otherwise already holds it)."""
+        self._memory_dirs = memcg.limited_cgroups(self._max)
+        self._count_kills()
 
     def watch_memcg(self, path: str, directory: str) -> None:
         """Count this memory cgroup's kills from now on (an OOM victim's, found between
@@ -121,9 +129,10 @@ class KernelStats:
             last = self._last_kills.get(cgroup)
             if last is not None and total > last:
                 self._kills.add(total - last, (("cgroup", cgroup),))
-            elif last is None and total and self._ticks > 1:
+            elif last is None and total and self._baselined:
                 self._kills.add(total, (("cgroup", cgroup),))  # a cgroup new since the start
         self._last_kills = {**self._last_kills, **counts}
+        self._baselined = True
         if len(self._last_kills) > 4 * self._max:
             self._last_kills = counts
         if len(self._last_stall) > 4 * 6 * (self._max + 1):

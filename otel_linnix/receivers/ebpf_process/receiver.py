@@ -61,6 +61,7 @@ class EbpfProcessReceiver(Receiver):
         t0 = time.monotonic()
         self._probe = Probe(self._config["ringbuf_pages"], self._config["max_lifetimes"],
                             traceparent=self._trace_env["enabled"])
+        self._kernel_stats.start()
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._probe.watch(self._wake_fd)
         seeded = seed(self._ctx.process_table, self._config["argv_max_args"],

@@ -78,4 +78,5 @@ class Sampler:
             return None  # exited while we looked
         return ProcessSample(pid=s.pid, start_ns=s.start_ns, ts_ns=now, cpu_user_ns=s.utime_ns,
                              cpu_system_ns=s.stime_ns, rss_bytes=s.rss_bytes, vms_bytes=s.vsize,
-                             threads=s.threads, fds=fds, fd_limit=limit, comm=s.comm)
+                             threads=s.threads, fds=fds, fd_limit=limit, comm=s.comm,
+                             run_delay_ns=procfs.read_run_delay(s.pid))

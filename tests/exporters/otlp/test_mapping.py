@@ -2,7 +2,7 @@
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otel_linnix.component import Signal
 from otel_linnix.exporters.otlpcommon.builder import RequestBuilder
@@ -162,3 +162,35 @@ def test_span_id_fast_path_equals_the_scheme():
         hasher = span_id_hasher("boot-x").copy()
         hasher.update(b"%d|%d" % key)
         assert hasher.digest() == span_id("boot-x", key)
+
+
+def test_an_oom_killed_lifetime_says_so_with_its_memory_at_death():
+    from otel_linnix.records import OomKill
+
+    tree = ProcessTreeBuilder()
+    victim = tree.spawn(exe="/usr/bin/python3")
+    start = tree.procs[victim].start_ns
+    tree.advance(10**9)
+    kill = OomKill(victim, start, tree.now_ns, "python3", 0, -100, 90 << 20, 60 << 20,
+                   4 << 20, 0, 1 << 20, "/jobs/batch", 64 << 20)
+    death = tree.exit(victim, signal=9)
+    death.oom_killed = True
+    builder = new_builder()
+    span, = spans_of(build(builder, [*tree.records()[:-1], kill, death]))
+    assert span.status.code == Status.STATUS_CODE_ERROR
+    assert span.status.message == "killed by the OOM killer"
+    a = attrs(span)
+    assert a["otel_linnix.process.oom_killed"] == {"boolValue": True}
+    assert a["otel_linnix.process.signal"] == {"intValue": "9"}
+    assert a["process.exit.code"] == {"intValue": "137"}
+    assert a["otel_linnix.oom.rss_bytes"] == {"intValue": str(64 << 20)}
+    assert a["otel_linnix.oom.oom_score_adj"] == {"intValue": "-100"}
+    assert a["otel_linnix.oom.memcg"] == {"stringValue": "/jobs/batch"}
+    assert a["otel_linnix.oom.memory_limit_bytes"] == {"intValue": str(64 << 20)}
+    # a plain SIGKILL is not an OOM kill
+    other = ProcessTreeBuilder(first_pid=5000)
+    pid = other.spawn(exe="/bin/sleep")
+    other.exit(pid, signal=9)
+    plain, = spans_of(build(new_builder(), other.records()))
+    assert plain.status.message == "killed by signal 9"
+    assert "otel_linnix.process.oom_killed" not in attrs(plain)

@@ -76,3 +76,17 @@ def test_a_fork_storm_threshold_written_in_a_rules_file_keeps_meaning_that_rate(
     assert (rule["rate_factor"], rule["learn"]) == (1, False)
     shipped = {r["name"]: r for r in rulesfile.load(None)}["fork_storm"]
     assert shipped["learn"] is True and shipped["rate_floor_per_cpu"] == 2500
+
+
+def test_linnix_system_psi_detectors_become_host_pressure_rules(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n"
+                    "  - {name: cpu psi, detector: system_psi_cpu, threshold_pct: 40, duration: 15,"
+                    " severity: medium}\n"
+                    "  - {name: io psi, detector: system_psi_io, threshold_pct: 25, duration: 30}\n")
+    cpu, io = rulesfile.load(str(path))
+    assert (cpu["type"], cpu["resource"], cpu["kind"], cpu["threshold"]) == (
+        "pressure", "cpu", "some", 0.4)
+    assert (cpu["window"], cpu["min_duration"], cpu["severity"]) == ("10s", "15s", "warning")
+    assert (io["resource"], io["kind"], io["threshold"], io["min_duration"]) == (
+        "io", "full", 0.25, "30s")

@@ -1,5 +1,6 @@
 """The Python mirror of bpf/process_events.h agrees with what the C compiler lays out."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from otel_linnix.receivers.ebpf_process import contract
 from otel_linnix.receivers.ebpf_process.decode import Decoder, decode_exit_code, split_args
-from otel_linnix.records import ProcessExit, ProcessStart
+from otel_linnix.records import OomKill, ProcessExit, ProcessStart
 
 HEADER = Path(__file__).resolve().parents[3] / "bpf" / "process_events.h"
 
@@ -42,9 +43,9 @@ def test_python_mirror_matches_the_c_header(tmp_path):
 
 def test_constants_match_the_header():
     text = HEADER.read_text()
-    for const in ("EVENT_FORK", "EVENT_EXEC", "EVENT_EXIT", "COMM_LEN", "FILENAME_LEN",
-                  "ARGS_LEN", "TRACEPARENT_LEN", "TRACESTATE_LEN", "LOST_RINGBUF",
-                  "LOST_LIFETIME", "LOST_SLOTS"):
+    for const in ("EVENT_FORK", "EVENT_EXEC", "EVENT_EXIT", "EVENT_OOM", "COMM_LEN",
+                  "FILENAME_LEN", "ARGS_LEN", "TRACEPARENT_LEN", "TRACESTATE_LEN", "MEMCG_DEPTH",
+                  "MEMCG_NAME_LEN", "LOST_RINGBUF", "LOST_LIFETIME", "LOST_SLOTS"):
         value = int(text.split(f"#define {const} ")[1].split()[0])
         assert getattr(contract, const) == value, const
 
@@ -80,12 +81,12 @@ def test_every_exit_and_fork_field_lands_in_its_record_field():
     """The decoder builds records positionally for speed: distinct values per field show that
     each kernel field reaches the record field of the same meaning."""
     raw = contract.EXIT.pack(contract.EVENT_EXIT, 11, 12, 13, 14, (3 << 8), 15, 16, 17, 18, 19,
-                             20, 21, 22, 0, 0, b"cmd")
+                             20, 21, 22, 0, 1, b"cmd")
     end, = Decoder().decode([raw])
     assert end == ProcessExit(pid=11, ppid=12, uid=13, gid=14, exit_code=3, signal=0,
                               core_dumped=False, start_ns=15, parent_start_ns=16, exit_ns=17,
                               cpu_user_ns=18, cpu_system_ns=19, cgroup_id=20, threads_created=21,
-                              exec_count=22, fork_seen=False, comm="cmd")
+                              exec_count=22, fork_seen=False, oom_killed=True, comm="cmd")
     killed, = Decoder().decode([contract.EXIT.pack(contract.EVENT_EXIT, *([1] * 4), 0x80 | 11,
                                                    *([1] * 6), 0, 0, 1, 0, b"x")])
     assert (killed.signal, killed.core_dumped, killed.exit_code) == (11, True, 0)
@@ -93,6 +94,30 @@ def test_every_exit_and_fork_field_lands_in_its_record_field():
     start, = Decoder().decode([fork])
     assert start == ProcessStart(pid=31, ppid=32, uid=33, gid=34, start_ns=35,
                                  parent_start_ns=36, cgroup_id=37, comm="sh")
+
+
+def _names(*parts: bytes) -> bytes:
+    return b"".join(p.ljust(contract.MEMCG_NAME_LEN, b"\0") for p in parts)
+
+
+def test_oom_record_fields_land_and_the_limited_cgroup_is_named():
+    """Names come leaf first; the cgroup named is the one at the level that sets the limit."""
+    raw = contract.OOM.pack(contract.EVENT_OOM, 41, 1000, -500, 42, 43, 100, 60, 4, 2, 1, 16384,
+                            1, 3, b"hog", _names(b"job-7", b"batch", b"jobs"))
+    oom, = Decoder().decode([raw])
+    page = os.sysconf("SC_PAGE_SIZE")
+    assert oom == OomKill(pid=41, uid=1000, oom_score_adj=-500, ts_ns=42, start_ns=43,
+                          total_vm_bytes=100 << 10, anon_rss_bytes=60 << 10,
+                          file_rss_bytes=4 << 10, shmem_rss_bytes=2 << 10,
+                          pgtables_bytes=1 << 10, comm="hog", memcg="/jobs/batch",
+                          memory_limit_bytes=16384 * page)
+    deep, = Decoder().decode([contract.OOM.pack(contract.EVENT_OOM, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                0, 8, 0, 0x100 | 8, b"x",
+                                                _names(*[b"l%d" % i for i in range(8)]))])
+    assert deep.memcg == "/…/l7/l6/l5/l4/l3/l2/l1/l0"
+    host, = Decoder().decode([contract.OOM.pack(contract.EVENT_OOM, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                0, 0, 0, 2, b"x", _names(b"a", b"b"))])
+    assert (host.memcg, host.memory_limit_bytes) == ("", 0)  # no limit anywhere: host-wide
 
 
 def test_unknown_record_types_are_counted_not_decoded():
