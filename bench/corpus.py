@@ -48,8 +48,10 @@ class Trouble:
     rules: tuple[str, ...]
     #: The onset event names the culprit (a child of the scenario); else the scenario itself.
     culprit_from_onset: bool = False
-    #: Target latency from onset (s), when the trouble bites at once (a bomb).
+    #: Target latency (s), when the trouble bites at once (a bomb), measured from
+    #: ``latency_from``: "onset", or "failure" for what is only known once it happened.
     latency_target_s: float | None = None
+    latency_from: str = "onset"
 
 
 BENIGN = (
@@ -96,4 +98,9 @@ TROUBLE = (
     Trouble("runaway tree", "a supervisor's workers never exit: 700 live", "runaway_tree",
             ("--rate", "80", "--target", "700", "--seconds", "12"), ("runaway_tree",),
             culprit_from_onset=True),
+    Trouble("oom kill", "a process allocating past its 64 MiB memory cgroup", "oom_kill",
+            ("--limit", "64", "--seconds", "30"), ("oom_kill",), culprit_from_onset=True,
+            latency_target_s=1.0, latency_from="failure"),
+    Trouble("cpu contention", f"{2 * CORES} busy workers on {CORES} cores in one cgroup, 60 s",
+            "cpu_contention", ("--seconds", "60"), ("cpu_pressure",), culprit_from_onset=True),
 )

@@ -61,7 +61,8 @@ def run_benign(item: corpus.Benign, state_dir: str) -> Outcome:
 
 
 def run_trouble(item: corpus.Trouble, state_dir: str) -> Outcome:
-    out = Outcome(item.name, "trouble", rules=item.rules, latency_target_s=item.latency_target_s)
+    out = Outcome(item.name, "trouble", rules=item.rules, latency_target_s=item.latency_target_s,
+                  latency_from=item.latency_from)
     with live_agent(state_dir=state_dir) as ctx:
         started = time.monotonic()
         pid, events = run_scenario(item.scenario, *item.args, settle=SETTLE_S)

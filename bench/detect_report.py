@@ -20,11 +20,14 @@ class Outcome:
     kind: str                      # "benign" | "trouble"
     #: Firing alerts: rule, severity, pid, t (first seen, boot ns), message.
     alerts: list[dict] = field(default_factory=list)
-    culprit: int | None = None
+    #: The pid an alert must name (or any of several: CPU pressure's workers).
+    culprit: int | list[int] | None = None
     rules: tuple[str, ...] = ()
     onset_t: int | None = None
     failure_t: int | None = None
     latency_target_s: float | None = None
+    #: What latency is measured from: "onset", or "failure" (an OOM kill is reported after it).
+    latency_from: str = "onset"
     seconds: float = 0.0
     processes: int = 0
     error: str = ""
@@ -37,7 +40,8 @@ def paging(outcome: Outcome) -> list[dict]:
 def true_positives(outcome: Outcome) -> list[dict]:
     if outcome.kind != "trouble":
         return []
-    return [a for a in paging(outcome) if a["pid"] == outcome.culprit]
+    culprits = outcome.culprit if isinstance(outcome.culprit, list) else [outcome.culprit]
+    return [a for a in paging(outcome) if a["pid"] in culprits]
 
 
 def caught(outcome: Outcome) -> dict | None:
@@ -80,10 +84,14 @@ def _size(outcome: Outcome) -> str:
     return f"{outcome.seconds:.0f}s, {outcome.processes} processes"
 
 
+def _reference(outcome: Outcome) -> int | None:
+    return outcome.failure_t if outcome.latency_from == "failure" else outcome.onset_t
+
+
 def _figure(outcome: Outcome, hit: dict) -> str:
     text = f"{hit['rule']} {hit['severity']}, culprit pid {hit['pid']}"
-    if outcome.onset_t is not None:
-        text += f", {(hit['t'] - outcome.onset_t) / 1e9:.2f}s after onset"
+    if _reference(outcome) is not None:
+        text += f", {(hit['t'] - _reference(outcome)) / 1e9:.2f}s after {outcome.latency_from}"
     if outcome.failure_t is not None and outcome.latency_target_s is None:
         text += f", {(outcome.failure_t - hit['t']) / 1e9:.1f}s before the limit"
     return text
@@ -91,15 +99,15 @@ def _figure(outcome: Outcome, hit: dict) -> str:
 
 def _target(outcome: Outcome) -> str:
     if outcome.latency_target_s is not None:
-        return f"culprit named, <= {outcome.latency_target_s:g}s after onset"
+        return f"culprit named, <= {outcome.latency_target_s:g}s after {outcome.latency_from}"
     if outcome.failure_t is not None or outcome.item.endswith(("leak", "flood")):
         return "culprit named, before the limit bites"
     return "culprit named"
 
 
 def _met(outcome: Outcome, hit: dict) -> bool:
-    if outcome.latency_target_s is not None and outcome.onset_t is not None:
-        return (hit["t"] - outcome.onset_t) / 1e9 <= outcome.latency_target_s
+    if outcome.latency_target_s is not None and _reference(outcome) is not None:
+        return (hit["t"] - _reference(outcome)) / 1e9 <= outcome.latency_target_s
     if outcome.failure_t is not None and outcome.latency_target_s is None:
         return hit["t"] < outcome.failure_t
     return True

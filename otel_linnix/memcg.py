@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from otel_linnix import procfs
+
 V2_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 V1_ROOT = "/sys/fs/cgroup/memory"
 #: v1 reports "no limit" as a huge page-rounded number (PAGE_COUNTER_MAX pages).
@@ -34,17 +36,9 @@ def _v2_root() -> str | None:
 
 def cgroup_of(pid: int) -> tuple[str, str]:
     """(path, directory) of ``pid``'s memory cgroup; ("", "") when it is gone or unknown."""
-    text = _read(f"/proc/{pid}/cgroup")
-    if text is None:
-        return "", ""
-    v2 = _v2_root()
-    for line in text.splitlines():
-        hierarchy, controllers, path = (line.split(":", 2) + ["", ""])[:3]
-        if "memory" in controllers.split(",") and os.path.isdir(V1_ROOT):
-            return path, V1_ROOT + path.rstrip("/")
-        if hierarchy == "0" and v2 and os.path.exists(f"{v2}{path.rstrip('/')}/memory.max"):
-            return path, v2 + path.rstrip("/")
-    return "", ""
+    path = procfs.read_controller_cgroup(pid, "memory")
+    found = directory(path) if path else ""
+    return (path, found) if found and os.path.isdir(found) else ("", "")
 
 
 def directory(path: str) -> str:

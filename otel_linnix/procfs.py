@@ -88,41 +88,38 @@ def read_exe(pid: int) -> str:
         return ""
 
 
-def read_cgroup(pid: int) -> str:
-    """The process's cgroup path: the v2 line if present, else the first named v1 line."""
+def _cgroup_lines(pid: int) -> list[tuple[str, list[str], str]]:
+    """/proc/PID/cgroup as (hierarchy id, controllers, path) rows; [] when gone."""
     try:
         with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as fh:
             lines = fh.read().splitlines()
     except OSError:
-        return ""
-    fallback = ""
+        return []
+    rows = []
     for line in lines:
         hierarchy, _, rest = line.partition(":")
         controllers, _, path = rest.partition(":")
-        if hierarchy == "0" and controllers == "":
-            return path
-        if not fallback and path not in ("", "/"):
-            fallback = path
-    return fallback
+        rows.append((hierarchy, controllers.split(",") if controllers else [], path))
+    return rows
+
+
+def read_cgroup(pid: int) -> str:
+    """The process's cgroup path: the v2 line if present, else the first named v1 line."""
+    rows = _cgroup_lines(pid)
+    unified = next((path for h, ctl, path in rows if h == "0" and not ctl), None)
+    if unified is not None:
+        return unified
+    return next((path for _, _, path in rows if path not in ("", "/")), "")
 
 
 def read_controller_cgroup(pid: int, controller: str) -> str:
     """The process's cgroup for one controller: its v1 hierarchy's line (``cpu``, ``memory``,
     ``blkio``...) when there is one, else the v2 line; "" when gone."""
-    try:
-        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return ""
-    unified = ""
-    for line in lines:
-        hierarchy, _, rest = line.partition(":")
-        controllers, _, path = rest.partition(":")
-        if controller in controllers.split(","):
-            return path
-        if hierarchy == "0" and controllers == "":
-            unified = path
-    return unified
+    rows = _cgroup_lines(pid)
+    found = next((path for _, ctl, path in rows if controller in ctl), None)
+    if found is not None:
+        return found
+    return next((path for h, ctl, path in rows if h == "0" and not ctl), "")
 
 
 def read_run_delay(pid: int) -> int:

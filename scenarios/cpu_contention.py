@@ -37,7 +37,7 @@ def main() -> None:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             spin(args.seconds)
         workers.append(pid)
-    say("onset", workers=workers, cgroup=cpu_cgroup())
+    say("onset", workers=workers, culprit=workers, cgroup=cpu_cgroup())
     for pid in workers:
         os.waitpid(pid, 0)
     end_children()

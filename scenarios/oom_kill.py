@@ -25,7 +25,7 @@ def main() -> None:
         say("done", reason="no memory cgroup to confine the allocation in")
         return
     hog = subprocess.Popen([sys.executable, "-c", HOG])
-    say("onset", victim=hog.pid, limit=args.limit << 20)
+    say("onset", victim=hog.pid, culprit=hog.pid, limit=args.limit << 20)
     status = hog.wait()
     if status == -9:
         say("failure", reason="killed by SIGKILL (the OOM killer)", victim=hog.pid)

@@ -13,7 +13,8 @@ from otel_linnix.commands.run import fail
 from otel_linnix.config import ConfigError, build
 from otel_linnix.service import Service, ServiceError
 
-SCENARIOS = ("fork_bomb", "memory_leak", "fd_exhaustion", "cpu_spin")
+SCENARIOS = ("fork_bomb", "memory_leak", "fd_exhaustion", "cpu_spin", "oom_kill",
+             "cpu_contention")
 PIPELINE = {
     "receivers": {"ebpf_process": {"sample_interval": "500ms"}},
     "processors": {"rules": {}},
@@ -55,8 +56,12 @@ def demo(args) -> int:
     alerts = [a for a in service.context.alerts.recent() if a.state == "firing"]
     failure = events.get("failure")
     for alert in alerts:
-        lead = f"{(failure - alert.first_seen_ns) / 1e9:.1f}s before the failure" if failure \
-            else f"{(alert.first_seen_ns - events.get('onset', 0)) / 1e9:.1f}s after onset"
+        if failure:
+            ahead = (failure - alert.first_seen_ns) / 1e9
+            lead = f"{ahead:.1f}s before the failure" if ahead >= 0 \
+                else f"{-ahead:.2f}s after the failure"
+        else:
+            lead = f"{(alert.first_seen_ns - events.get('onset', 0)) / 1e9:.1f}s after onset"
         print(f"alert {alert.rule}: {alert.message} ({lead})")
     if not alerts:
         print("no alert fired")

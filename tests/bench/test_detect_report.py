@@ -38,3 +38,17 @@ def test_leak_must_page_before_the_failure_and_benign_pages_are_false_positives(
     text = table([leak, build, quiet, broken])
     assert "| benign | git | none | 0 paging alerts | met |" in text
     assert "cpu_spike (warning)" in text and "not run" in text
+
+
+def test_latency_from_the_failure_and_any_of_several_culprits():
+    oom = Outcome("oom kill", "trouble", culprit=8, rules=("oom_kill",), onset_t=0,
+                  failure_t=5 * NS, latency_target_s=1.0, latency_from="failure",
+                  alerts=[alert("oom_kill", 8, 5 * NS + NS // 4)])
+    assert row(oom)[-2] == "met" and "0.25s after failure" in row(oom)[2]
+    oom.alerts[0]["t"] = 7 * NS
+    assert row(oom)[-2] == "MISSED"
+    busy = Outcome("cpu contention", "trouble", culprit=[3, 4], rules=("cpu_pressure",),
+                   alerts=[alert("cpu_pressure", 4, NS, "warning"),
+                           alert("cpu_spike", 9, NS, "warning")])
+    assert caught(busy)["pid"] == 4
+    assert summary([busy])["false_positives"] == 1

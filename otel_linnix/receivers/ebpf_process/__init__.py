@@ -56,7 +56,8 @@ FACTORY = Factory(
     defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "50ms",
               "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
               "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True,
-              "cgroup_prefix": "", "pressure_cgroups": 32, "traceparent": {"enabled": True, "respect_sampled": True}},
+              "cgroup_prefix": "", "pressure_cgroups": 32,
+              "traceparent": {"enabled": True, "respect_sampled": True}},
     create=_create,
     description="fork / exec / exit from eBPF tracepoints, CPU / memory / fd sampling from /proc",
 )

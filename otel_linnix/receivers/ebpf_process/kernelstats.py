@@ -10,6 +10,7 @@ rescanned every ``rescan_ticks``) on top of the registry's own series cap.
 from __future__ import annotations
 
 import os
+from collections import deque
 
 from otel_linnix import memcg
 from otel_linnix.records import PressureSample
@@ -39,19 +40,21 @@ def _read(path: str) -> str | None:
 
 
 def pressure_cgroups(cap: int) -> dict[str, str]:
-    """cgroup v2 groups with PSI files, as path → directory, shallowest first (bounded)."""
+    """cgroup v2 groups with PSI files, as path → directory, shallowest first (breadth-first:
+    the top-level slices and pods before their leaves; bounded)."""
     root = next((r for r in memcg.V2_ROOTS if os.path.exists(f"{r}/cgroup.subtree_control")),
                 None)
     found: dict[str, str] = {}
-    if root is None:
-        return found
-    for dirpath, dirnames, filenames in os.walk(root):
-        if len(found) >= cap:
-            dirnames.clear()
-            break
-        dirnames.sort()
-        if dirpath != root and "cpu.pressure" in filenames:
-            found[dirpath[len(root):]] = dirpath
+    queue = deque([root] if root else [])
+    while queue and len(found) < cap:
+        try:
+            children = sorted(e.path for e in os.scandir(queue.popleft()) if e.is_dir())
+        except OSError:
+            continue
+        for child in children:
+            if len(found) < cap and os.path.exists(f"{child}/cpu.pressure"):
+                found[child[len(root):]] = child
+        queue.extend(children)
     return found
 
 
@@ -65,9 +68,8 @@ class KernelStats:
         self._pressure_dirs: dict[str, str] = {}
         self._memory_dirs: dict[str, str] = {}
         self._last_stall: dict[tuple[str, str, str], int] = {}
+        #: Kills per cgroup at the last reading: the first reading is only a baseline.
         self._last_kills: dict[str, int] = {}
-        #: The first reading is the baseline: kills before the agent are not counted.
-        self._baselined = False
         self._stall = telemetry.counter(
             "otel_linnix.pressure.stall",
             "Time some / all non-idle tasks were stalled on a resource (PSI), host (/) and "
@@ -83,17 +85,21 @@ class KernelStats:
         self._count_kills()
 
     def watch_memcg(self, path: str, directory: str) -> None:
-        """Count this memory cgroup's kills from now on (an OOM victim's, found between
-        rescans): its count is read at the next tick, before the cgroup may be gone."""
-        if path and directory and path not in self._memory_dirs:
+        """Count the kill just seen in this memory cgroup (an OOM victim's, maybe new since
+        the last rescan) and its kills from then on. The kernel has counted the kill already
+        when its record arrives: the baseline is one less; if the cgroup is gone by now, the
+        host's count still has the kill."""
+        kills = memcg.oom_kills(directory) if path and directory else None
+        if kills and path not in self._memory_dirs:
             self._memory_dirs[path] = directory
+            self._last_kills[path] = kills - 1
 
     def tick(self, now_ns: int) -> list[PressureSample]:
+        self._count_kills()  # before a rescan may drop a watched victim's cgroup
         if self._ticks % self._rescan == 0:
             self._pressure_dirs = pressure_cgroups(self._max)
             self._memory_dirs = memcg.limited_cgroups(self._max)
         self._ticks += 1
-        self._count_kills()
         return self._pressure(now_ns)
 
     def _pressure(self, now_ns: int) -> list[PressureSample]:
@@ -127,12 +133,9 @@ class KernelStats:
                 counts[path] = kills
         for cgroup, total in counts.items():
             last = self._last_kills.get(cgroup)
-            if last is not None and total > last:
+            if last is not None and total > last:  # a cgroup first seen is only a baseline
                 self._kills.add(total - last, (("cgroup", cgroup),))
-            elif last is None and total and self._baselined:
-                self._kills.add(total, (("cgroup", cgroup),))  # a cgroup new since the start
         self._last_kills = {**self._last_kills, **counts}
-        self._baselined = True
         if len(self._last_kills) > 4 * self._max:
             self._last_kills = counts
         if len(self._last_stall) > 4 * 6 * (self._max + 1):

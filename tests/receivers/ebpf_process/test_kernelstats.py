@@ -43,10 +43,14 @@ def test_a_watched_memory_cgroups_kills_are_counted(tmp_path):
     group = tmp_path / "jobs"
     group.mkdir()
     stats.tick(1)
+    # a victim's cgroup, seen between rescans: one kill earlier, and the one just reported
     (group / "memory.events").write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n")
-    stats.watch_memcg("/jobs", str(group))  # a victim's cgroup, seen between rescans
+    stats.watch_memcg("/jobs", str(group))
     stats.tick(2)
-    assert counted(ctx, "otel_linnix.oom.kills", cgroup="/jobs") == 2
-    (group / "memory.events").write_text("oom_kill 3\n")
+    assert counted(ctx, "otel_linnix.oom.kills", cgroup="/jobs") == 1
+    (group / "memory.events").write_text("oom_kill 4\n")
     stats.tick(3)
     assert counted(ctx, "otel_linnix.oom.kills", cgroup="/jobs") == 3
+    stats.watch_memcg("/gone", str(tmp_path / "gone"))  # removed already: nothing to count
+    stats.tick(4)
+    assert counted(ctx, "otel_linnix.oom.kills", cgroup="/gone") == 0
