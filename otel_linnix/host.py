@@ -6,7 +6,6 @@ refreshed) so converting a timestamp costs one addition on the hot path.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 import uuid
@@ -65,6 +64,3 @@ def boot_ns_now() -> int:
     """Now, on the clock records use."""
     return time.clock_gettime_ns(time.CLOCK_BOOTTIME)
 
-
-def page_size() -> int:
-    return os.sysconf("SC_PAGE_SIZE")

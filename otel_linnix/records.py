@@ -18,12 +18,6 @@ from typing import Any, Union
 #: Nanoseconds per USER_HZ clock tick; the kernel ABI fixes USER_HZ at 100 on Linux.
 NS_PER_TICK = 10_000_000
 
-
-def start_tick(start_ns: int) -> int:
-    """The start time in the unit /proc reports it, so both sources agree on identity."""
-    return start_ns // NS_PER_TICK
-
-
 ProcessKey = tuple[int, int]
 
 
@@ -240,9 +234,8 @@ class Alert:
 
 Record = Union[ProcessStart, ProcessExec, ProcessExit, ProcessSample, OomKill, PressureSample,
                Alert]
-RECORD_TYPES = (ProcessStart, ProcessExec, ProcessExit, ProcessSample, OomKill, PressureSample,
-                Alert)
 
+#: Alert severities, lowest first: the one definition (rules files, ranks, log levels use it).
 SEVERITIES = ("info", "warning", "critical")
 
 

@@ -33,10 +33,6 @@ class WatchList:
                 self._entries.popitem(last=False)
                 self._dropped.add()
 
-    def unwatch(self, key: ProcessKey) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
     def keys(self) -> list[ProcessKey]:
         """Live entries (expired ones are removed)."""
         now = time.monotonic()

@@ -38,12 +38,6 @@ def metric_base_name(name: str, unit: str = "1", namespace: str = "") -> str:
     return base
 
 
-def exposed_name(name: str, unit: str, kind: str, namespace: str = "") -> str:
-    """The name a scrape shows for one sample of this metric (``..._total`` for counters)."""
-    base = metric_base_name(name, unit, namespace)
-    return base + "_total" if kind == "counter" else base
-
-
 @functools.lru_cache(maxsize=1024)
 def label_name(key: str) -> str:
     """A valid Prometheus label name; names starting with ``__`` are reserved, so strip them."""

@@ -4,6 +4,7 @@ import os
 
 from otel_linnix.component import Factory, Kind
 from otel_linnix.config.types import DURATION
+from otel_linnix.records import SEVERITIES
 
 _SCHEMA = {
     "type": "object",
@@ -15,7 +16,7 @@ _SCHEMA = {
         "api_key_env": {"type": "string", "description": "environment variable with the API key"},
         "timeout": DURATION,
         "max_tokens": {"type": "integer", "minimum": 16, "maximum": 32768},
-        "min_severity": {"enum": ["info", "warning", "critical"]},
+        "min_severity": {"enum": list(SEVERITIES)},
         "offline": {"type": "boolean", "description": "never call out (fallback explanations)"},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 8},
         "queue_size": {"type": "integer", "minimum": 1, "maximum": 10000},

@@ -10,13 +10,15 @@ from typing import Any
 import yaml
 
 from otel_linnix.processors.rules import linnixrules
+from otel_linnix.processors.rules.engine import DETECTORS
 
 from otel_linnix.config.errors import ConfigError
 from otel_linnix.config.schema import check
 from otel_linnix.config.types import DURATION, SIZE
+from otel_linnix.records import SEVERITIES
 
-TYPES = ("fork_storm", "fork_burst", "short_job_flood", "runaway_tree", "cpu_spike",
-         "memory_leak", "fd_exhaustion", "rss_high", "oom_kill", "pressure")
+#: Rule types: the detectors the engine has, one definition.
+TYPES = tuple(DETECTORS)
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _RULE = {
@@ -26,7 +28,7 @@ _RULE = {
     "properties": {
         "name": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"},
         "type": {"enum": list(TYPES)},
-        "severity": {"enum": ["info", "warning", "critical"]},
+        "severity": {"enum": list(SEVERITIES)},
         "enabled": {"type": "boolean"},
         "window": DURATION, "cooldown": DURATION, "min_duration": DURATION,
         "max_lifetime": DURATION, "horizon": DURATION, "critical_within": DURATION,
@@ -41,7 +43,7 @@ _RULE = {
                                "description": "fork_storm: never a rate alert below this × CPUs"},
         "rate_factor": {"type": "number", "minimum": 1, "description":
                         "fork_storm: alert above this × the host's learned normal peak rate"},
-        "rate_severity": {"enum": ["info", "warning", "critical"]},
+        "rate_severity": {"enum": list(SEVERITIES)},
         "learn": {"type": "boolean", "description": "fork_storm: learn the host's normal rate "
                                                     "(false: the floor alone, as Linnix did)"},
         "threshold": {"type": "number", "exclusiveMinimum": 0},

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from otel_linnix.config.types import parse_duration
+from otel_linnix.records import SEVERITIES
 
 NS = 1_000_000_000
 
 
 #: Severities in order, None (nothing found) lowest.
-SEVERITY_RANK = {None: 0, "info": 1, "warning": 2, "critical": 3}
+SEVERITY_RANK = {None: 0, **{name: rank for rank, name in enumerate(SEVERITIES, start=1)}}
 
 
 def slope(points: list[tuple[float, float]]) -> float:

@@ -8,6 +8,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from otel_linnix.component import Kind
 from otel_linnix.records import ProcessExit
 from otel_linnix.testing import random_tree
 from otel_linnix.testing.otlp_server import free_port
@@ -96,9 +97,14 @@ def test_non_retryable_rejection_is_counted_and_the_agent_keeps_going(server, ru
         time.sleep(0.05)
     assert any(dict(p.labels).get("reason") == "rejected" and p.value for p in dropped.points())
     assert "not retryable" in caplog.text and "INVALID_ARGUMENT" in caplog.text
+    assert server.spans() == []  # the rejected data is dropped, not retried forever
+    # keeps going: once the backend accepts again, new lifetimes are exported
     server.behaviour.grpc_status = None
-    service.context.bus  # still running
-    assert service.context.ready.is_set()
+    more = random_tree(30, seed=8, first_pid=70000)
+    service.context.process_table.apply(more)  # as a receiver does before handing on
+    service.components[(Kind.RECEIVER, "replay")].consumer.consume(more)
+    assert server.wait_for_spans(30, 10), "the exporter stopped after a rejection"
+    check_tree(server.spans(), more)
 
 
 def test_http_500s_spool_then_deliver(server, run_replay, tmp_path):

@@ -6,7 +6,6 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from otel_linnix.exporters.prometheus.collector import build_registry, select_processes
-from otel_linnix.exporters.prometheus.naming import exposed_name, label_name
 from otel_linnix.records import Alert, AlertSubject
 from otel_linnix.testing import test_context
 
@@ -19,16 +18,33 @@ def scrape(ctx, **kwargs) -> dict:
     return {f.name: f for f in text_string_to_metric_families(text)}
 
 
+def exposed(text: str) -> set[str]:
+    """Sample names in a text exposition, as a scrape shows them."""
+    return {line.split("{")[0].split(" ")[0] for line in text.splitlines()
+            if line and not line.startswith("#")}
+
+
 def test_names_follow_prometheus_conventions():
-    assert exposed_name("otel_linnix.receiver.lost", "1", "counter") == \
-        "otel_linnix_receiver_lost_total"
-    assert exposed_name("process.cpu.time", "s", "counter") == "process_cpu_time_seconds_total"
-    assert exposed_name("process.memory.usage", "By", "gauge") == "process_memory_usage_bytes"
-    assert exposed_name("process.thread.count", "{thread}", "gauge") == "process_thread_count"
-    assert exposed_name("a.sampler.seconds", "s", "counter") == "a_sampler_seconds_total"
-    assert exposed_name("x.y", "1", "gauge", namespace="edge") == "edge_x_y"
-    assert label_name("k8s.pod.name") == "k8s_pod_name"
-    assert label_name("__reserved") == "reserved"
+    """As the agent's scrape endpoint exposes them: dots to underscores, base-unit suffixes,
+    annotations dropped, counters ending in _total, the namespace first, labels sanitised."""
+    ctx = test_context()
+    t = ctx.telemetry
+    t.counter("otel_linnix.receiver.lost", "lost").add(1)
+    t.counter("a.sampler.seconds", "time", "s").add(1)
+    t.counter("otel_linnix.pressure.stall", "stall", "s").add(1, (("k8s.pod.name", "p"),
+                                                                   ("__reserved", "r")))
+    t.gauge("x.spool", "bytes", "By").set(1)
+    t.gauge("x.threads", "threads", "{thread}").set(1)
+    add_processes(ctx, 1)
+    names = exposed(generate_latest(build_registry(ctx)).decode())
+    assert {"otel_linnix_receiver_lost_total", "a_sampler_seconds_total",
+            "otel_linnix_pressure_stall_seconds_total", "x_spool_bytes", "x_threads",
+            "process_cpu_time_seconds_total", "process_memory_usage_bytes",
+            "process_thread_count"} <= names
+    stall = generate_latest(build_registry(ctx)).decode()
+    assert 'k8s_pod_name="p"' in stall and 'reserved="r"' in stall
+    assert "edge_x_spool_bytes" in exposed(generate_latest(build_registry(
+        ctx, namespace="edge")).decode())
 
 
 def test_telemetry_counters_and_labels_are_exported():

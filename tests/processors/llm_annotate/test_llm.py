@@ -8,6 +8,8 @@ import pytest
 from otel_linnix.component import CreateSettings
 from otel_linnix.config.schema import deep_merge
 from otel_linnix.processors.llm_annotate import FACTORY
+from otel_linnix.receivers.ebpf_process import contract
+from otel_linnix.receivers.ebpf_process.decode import Decoder
 from otel_linnix.records import Alert, AlertSubject, ProcessExec, ProcessStart
 from otel_linnix.testing.fake_llm import FakeLLM
 
@@ -78,11 +80,20 @@ def test_bad_replies_fall_back_without_delaying_the_alert(ctx, llm, mode):
 
 
 def test_secrets_never_reach_the_prompt(ctx, llm):
+    """Two lines of defence, each shown on its own: the receiver's decoder redacts argv before
+    anything stores it, and the prompt redacts again whatever the table holds."""
+    args = b"\0".join([b"app", b"--password=hunter2", b"API_TOKEN=tok-123456789"]) + b"\0"
+    raw = contract.EXEC.pack(contract.EVENT_EXEC, 4321, 0, len(args), 2 * 10**9, 10**9, 0, 0,
+                             b"", b"", b"app", b"/usr/bin/app", args)
+    ctx.process_table.apply([ProcessStart(4321, 1, 10**9, 0, 0, 0, "app"),
+                             *Decoder().decode([raw])])
+    stored = " ".join(ctx.process_table.get(4321).argv)
+    assert "hunter2" not in stored and "tok-123456789" not in stored  # first line
     proc = make(ctx, endpoint=llm.url)
-    proc.process([planted(ctx)])
+    proc.process([planted(ctx)])  # the table given raw secrets: only the prompt's line holds
     assert wait_annotated(ctx)["source"] == "llm"
     sent = llm.bodies()
-    assert "hunter2" not in sent and "tok-123456789" not in sent
+    assert "hunter2" not in sent and "tok-123456789" not in sent  # second line
     assert "--password=***" in sent
     proc.shutdown()
 

@@ -61,12 +61,22 @@ def test_fd_exhaustion_by_ratio_and_projection(ctx):
 
 
 def test_cpu_spike_needs_sustained_load_and_survives_counter_going_back(ctx):
+    """The shipped rule: 95 % of a core over every interval of 30 s. A busy spell of 20 s is
+    not enough; a counter that goes back (a reset) makes no alert of its own, and the process
+    still alerts once the reset has left the window."""
     proc = make(ctx)
-    recs = [sample(11, NS, (10 + i) * NS, cpu_ns=i * 99 * NS // 100, comm="spin")
-            for i in range(20)]
-    recs.insert(5, sample(11, NS, 14 * NS + 1, cpu_ns=0, comm="spin"))  # a counter reset
-    alerts = feed(proc, ctx, recs, batch=1)
-    assert [a.rule for a in alerts if a.state == "firing"].count("cpu_spike") <= 1
+    short = [sample(12, NS, (10 + i) * NS, cpu_ns=i * 99 * NS // 100, comm="burst")
+             for i in range(20)]
+    short += [sample(12, NS, (30 + i) * NS, cpu_ns=19 * 99 * NS // 100, comm="burst")
+              for i in range(20)]  # then idle
+    spin = [sample(11, NS, (10 + i) * NS, cpu_ns=i * 99 * NS // 100, comm="spin")
+            for i in range(45)]
+    spin.insert(5, sample(11, NS, 14 * NS + 1, cpu_ns=0, comm="spin"))  # a counter reset
+    recs = sorted(short + spin, key=lambda r: r.ts_ns)
+    fired = [a for a in feed(proc, ctx, recs, batch=1)
+             if a.rule == "cpu_spike" and a.state == "firing"]
+    assert [a.subject.pid for a in fired] == [11]
+    assert fired[0].first_seen_ns >= (15 + 30) * NS - NS  # only once the reset is 30 s behind
 
 
 def test_pid_reuse_inside_a_window_is_two_subjects(ctx):
