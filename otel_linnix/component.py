@@ -68,6 +68,14 @@ class RecordBus:
             listener(records)
 
 
+#: Roles a component can offer the others, and what each provider must be.
+ROLES = {
+    "insights": "InsightsProvider: the API's /insights (llm_annotate offers it when it runs)",
+    "metrics_registry": "a prometheus-client registry: what the API's /metrics serves, the same "
+                        "one the prometheus exporter serves",
+}
+
+
 class InsightsProvider(Protocol):
     """What the API's /insights asks of the LLM component (set by llm_annotate when enabled)."""
 
@@ -88,12 +96,28 @@ class AgentContext:
     alerts: AlertStore
     watched: WatchList = field(default_factory=WatchList)
     bus: RecordBus = field(default_factory=RecordBus)
-    #: Set by llm_annotate when it runs; None means /insights answers 503.
-    insights: InsightsProvider | None = None
     #: Set once every receiver is attached (``/readyz``).
     ready: threading.Event = field(default_factory=threading.Event)
     #: Global switches from the config's ``service`` section (e.g. ``offline``).
     settings: dict[str, Any] = field(default_factory=dict)
+    #: What components offer each other, by role (the Collector's ``Host.GetExtensions``):
+    #: ``provide`` / ``withdraw`` / ``lookup``, each role named in ``ROLES``.
+    _provided: dict[str, Any] = field(default_factory=dict)
+
+    def provide(self, role: str, provider: Any) -> bool:
+        """Offer ``provider`` in ``role``; the first offer stands (two prometheus exporters:
+        the API serves the first one's registry). False when another already provides it."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
+        return self._provided.setdefault(role, provider) is provider
+
+    def withdraw(self, role: str, provider: Any) -> None:
+        if self._provided.get(role) is provider:
+            del self._provided[role]
+
+    def lookup(self, role: str) -> Any | None:
+        """The provider of ``role``, or None when no component offers it."""
+        return self._provided.get(role)
 
     @classmethod
     def create(cls, process_table_capacity: int = 65536, alert_capacity: int = 1000,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sse_starlette.sse import EventSourceResponse
@@ -58,7 +59,10 @@ class Filters:
                 and (self.ppid is None or item.get("ppid") == self.ppid))
 
 
-def build_app(ctx: AgentContext, hub: EventHub, registry, max_streams: int) -> Starlette:
+def build_app(ctx: AgentContext, hub: EventHub, registry: Callable[[], Any],
+              max_streams: int) -> Starlette:
+    """``registry`` returns the metrics registry to serve: the prometheus exporter's when the
+    agent has one (the same numbers on both endpoints), else the API's own."""
     streams = {"open": 0}
 
     async def health(request):
@@ -70,7 +74,7 @@ def build_app(ctx: AgentContext, hub: EventHub, registry, max_streams: int) -> S
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
     async def metrics(request):
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(registry()), media_type=CONTENT_TYPE_LATEST)
 
     async def processes(request):
         filters = Filters(request)
@@ -178,7 +182,7 @@ def build_app(ctx: AgentContext, hub: EventHub, registry, max_streams: int) -> S
         return EventSourceResponse(events(), ping=15)
 
     async def insights(request):
-        provider = ctx.insights
+        provider = ctx.lookup("insights")
         if provider is None:
             return error(503, "LLM insights are not enabled: add the llm_annotate processor "
                               "to a pipeline (and runtime offline must be false)")

@@ -34,7 +34,9 @@ class ApiExtension(Extension):
 
         self._hub = EventHub(self._ctx, self._config["stream_buffer"],
                              self._config["client_queue"])
-        app = Guard(build_app(self._ctx, self._hub, build_registry(self._ctx),
+        own = build_registry(self._ctx)  # when no prometheus exporter offers its registry
+        app = Guard(build_app(self._ctx, self._hub,
+                              lambda: self._ctx.lookup("metrics_registry") or own,
                               self._config["max_streams"]), self._token)
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
                                 lifespan="off", timeout_graceful_shutdown=1, access_log=False)

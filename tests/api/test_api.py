@@ -24,6 +24,33 @@ def test_health_ready_metrics(make_api):
     assert families["otel_linnix_process_forks"].samples[0].value == 7
 
 
+def test_metrics_is_the_prometheus_exporters_registry_when_there_is_one(make_api):
+    """One registry: with a prometheus exporter (here with a namespace), /metrics shows exactly
+    what its endpoint shows."""
+    import logging
+
+    from otel_linnix.component import CreateSettings
+    from otel_linnix.config.schema import deep_merge
+    from otel_linnix.exporters.prometheus import FACTORY
+    from otel_linnix.testing import test_context
+
+    ctx = test_context()
+    ctx.telemetry.counter("otel_linnix.process.forks", "f").add(3)
+    exporter = FACTORY.create(CreateSettings("prometheus", ctx, logging.getLogger("p")),
+                              deep_merge(FACTORY.defaults, {"endpoint": "127.0.0.1:0",
+                                                            "namespace": "edge"}))
+    exporter.start()
+    try:
+        api, ctx, url = make_api(ctx)
+        served = httpx.get(f"{url}/metrics").text
+        own = httpx.get(f"http://127.0.0.1:{exporter.port}/metrics").text
+    finally:
+        exporter.shutdown()
+    names = {f.name for f in text_string_to_metric_families(served)}
+    assert "edge_otel_linnix_process_forks" in names
+    assert names == {f.name for f in text_string_to_metric_families(own)}
+
+
 def test_processes_filters_sort_limit(make_api, live_tree):
     tree, (shell, a, b, c), records = live_tree
     api, ctx, url = make_api()

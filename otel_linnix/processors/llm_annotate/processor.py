@@ -59,7 +59,7 @@ class LLMAnnotateProcessor(Processor):
             worker = threading.Thread(target=self._work, name=f"llm-{i}", daemon=True)
             worker.start()
             self._workers.append(worker)
-        self._ctx.insights = self
+        self._ctx.provide("insights", self)
 
     def shutdown(self, timeout: float = 5.0) -> None:
         for _ in self._workers:
@@ -72,8 +72,7 @@ class LLMAnnotateProcessor(Processor):
         self._workers.clear()
         if self._client is not None:
             self._client.close()
-        if self._ctx.insights is self:
-            self._ctx.insights = None
+        self._ctx.withdraw("insights", self)
 
     def process(self, records: Sequence[Record]) -> Sequence[Record]:
         for rec in records:

@@ -10,7 +10,6 @@ import json
 import os
 import threading
 import time
-from collections import Counter
 
 from otel_linnix import memcg, procfs
 from otel_linnix.component import CreateSettings, Receiver
@@ -20,6 +19,7 @@ from otel_linnix.receivers.ebpf_process.decode import Decoder
 from otel_linnix.receivers.ebpf_process.kernelstats import KernelStats
 from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
+from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.receivers.ebpf_process.seed import seed
 from otel_linnix.host import boot_ns_now
 from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record
@@ -41,9 +41,7 @@ class EbpfProcessReceiver(Receiver):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         t = self._ctx.telemetry
-        self._counts = {ProcessStart: t.counter("otel_linnix.process.forks", "Processes forked"),
-                        ProcessExec: t.counter("otel_linnix.process.execs", "Successful execs"),
-                        ProcessExit: t.counter("otel_linnix.process.exits", "Processes exited")}
+        self._totals = HostTotals(t)
         self._lost = t.counter("otel_linnix.receiver.lost",
                                "Kernel events lost (ring buffer or lifetime map full, or malformed)")
         self._lost_seen = {"ringbuf": 0, "lifetime_map": 0, "malformed": 0}
@@ -124,7 +122,7 @@ class EbpfProcessReceiver(Receiver):
             stat = procfs.read_stat(pid)
             if stat is not None:
                 table.set_parent(pid, stat.ppid)
-        self._count(records)
+        self._totals.count(records)
         out = records
         if not self._config["exec_events"]:  # the table still learnt exe/argv from them
             out = [r for r in out if type(r) is not ProcessExec]
@@ -161,13 +159,6 @@ class EbpfProcessReceiver(Receiver):
 
     def _cgroup_of(self, rec: ProcessStart) -> str:
         return self._cgroups.path(rec.cgroup_id) or procfs.read_cgroup(rec.pid)
-
-    def _count(self, records: list[Record]) -> None:
-        """Per batch, not per record: a counter update takes a lock."""
-        kinds = Counter(map(type, records))
-        for kind, counter in self._counts.items():
-            if kinds[kind]:
-                counter.add(kinds[kind])
 
     def _in_scope(self, rec: Record) -> bool:
         """cgroup_prefix (a sidecar watching one container): keep only that cgroup's records."""

@@ -14,9 +14,12 @@ from otel_linnix import recording
 from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
+from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.redact import redact_argv
 from otel_linnix.records import (
     Alert,
+    OomKill,
+    PressureSample,
     ProcessExec,
     ProcessExit,
     ProcessSample,
@@ -30,6 +33,8 @@ _TIME_FIELDS = {
     ProcessExec: ("start_ns", "ts_ns"),
     ProcessExit: ("start_ns", "parent_start_ns", "exit_ns"),
     ProcessSample: ("start_ns", "ts_ns"),
+    OomKill: ("start_ns", "ts_ns"),
+    PressureSample: ("ts_ns",),
     Alert: ("first_seen_ns", "last_seen_ns"),
 }
 
@@ -58,6 +63,7 @@ class ReplayReceiver(Receiver):
         self._speed = float(config["speed"])
         self._batch_size = config["batch_size"]
         self._local = config["host"] == "local"
+        self._totals = HostTotals(settings.context.telemetry)
         self._start_delay = parse_duration(config["start_delay"])
         self._exit_when_done = config["exit_when_done"]
         self._stop = threading.Event()
@@ -133,6 +139,7 @@ class ReplayReceiver(Receiver):
     def _emit(self, batch: list[Record]) -> None:
         batch = [_redacted(r) for r in batch]
         self._ctx.process_table.apply(batch)
+        self._totals.count(batch)
         self.consumer.consume(batch)
         self.replayed += len(batch)
         self._counter.add(len(batch))

@@ -8,10 +8,15 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from otel_linnix.component import CreateSettings, Signal
+from otel_linnix import recording
+from otel_linnix.component import CreateSettings, Kind
+from otel_linnix.config import build
 from otel_linnix.config.schema import deep_merge
 from otel_linnix.exporters.prometheus import FACTORY
+from otel_linnix.receivers.hosttotals import HostTotals
+from otel_linnix.service import Service
 from otel_linnix.testing import random_tree, test_context
+from otel_linnix.testing.telemetry_checks import wait
 from otel_linnix.testing.prometheus_server import prometheus_server, prometheus_unavailable_reason
 
 from .conftest import add_processes
@@ -43,28 +48,35 @@ def test_endpoint_serves_parseable_bounded_metrics():
         httpx.get(f"http://127.0.0.1:{exporter.port}/metrics", timeout=2)
 
 
-def test_host_totals_are_counted_from_records_when_no_receiver_counts_them():
-    ctx = test_context()
+def test_host_totals_are_counted_once_by_the_receiver_whatever_the_exporters(tmp_path):
+    """A replay feeding two prometheus exporters: each endpoint shows every fork / exec / exit
+    of the recording exactly once (the receiver counts; exporters only serve)."""
     records = random_tree(40)
-    exporter = make(ctx)
-    exporter.consume(Signal.METRICS, records[:30])
-    exporter.consume(Signal.METRICS, records[30:])
-    exporter.consume(Signal.TRACES, records)  # other signals are not counted twice
-    fams = {f.name: f for f in text_string_to_metric_families(
-        __import__("prometheus_client").generate_latest(exporter.registry).decode())}
-    for family, kind in (("otel_linnix_process_forks", "ProcessStart"),
-                         ("otel_linnix_process_execs", "ProcessExec"),
-                         ("otel_linnix_process_exits", "ProcessExit")):
-        expected = sum(type(r).__name__ == kind for r in records)
-        assert fams[family].samples[0].value == expected, family
-
-
-def test_host_totals_are_left_to_a_receiver_that_counts_them():
-    ctx = test_context()
-    ctx.telemetry.counter("otel_linnix.process.forks", "Processes forked").add(5)  # as ebpf does
-    exporter = make(ctx)
-    exporter.consume(Signal.METRICS, random_tree(10))
-    assert ctx.telemetry.get("otel_linnix.process.forks").value() == 5
+    rec = tmp_path / "rec.jsonl"
+    with open(rec, "w") as fh:
+        recording.Writer(fh, test_context().host).write(records)
+    raw = {"receivers": {"replay": {"path": str(rec), "speed": 0}},
+           "exporters": {"prometheus/a": {"endpoint": "127.0.0.1:0"},
+                         "prometheus/b": {"endpoint": "127.0.0.1:0"}},
+           "service": {"pipelines": {s: {"receivers": ["replay"],
+                                         "exporters": ["prometheus/a", "prometheus/b"]}
+                                     for s in ("metrics",)}}}
+    service = Service(build(raw), test_context())
+    service.start()
+    try:
+        replay = service.components[(Kind.RECEIVER, "replay")]
+        assert wait(lambda: replay.replayed == len(records), 10)
+        for cid in ("prometheus/a", "prometheus/b"):
+            exporter = service.components[(Kind.EXPORTER, cid)]
+            fams = {f.name: f for f in text_string_to_metric_families(httpx.get(
+                f"http://127.0.0.1:{exporter.port}/metrics", timeout=5).text)}
+            for family, kind in (("otel_linnix_process_forks", "ProcessStart"),
+                                 ("otel_linnix_process_execs", "ProcessExec"),
+                                 ("otel_linnix_process_exits", "ProcessExit")):
+                expected = sum(type(r).__name__ == kind for r in records)
+                assert fams[family].samples[0].value == expected, (cid, family)
+    finally:
+        service.shutdown(5)
 
 
 def test_port_in_use_is_a_clear_error():
@@ -86,8 +98,8 @@ def test_a_real_prometheus_scrapes_the_series():
     add_processes(ctx, 50)
     ctx.telemetry.counter("otel_linnix.alerts", "Alerts fired").add(
         1, (("rule", "fork_storm"), ("severity", "critical")))
+    HostTotals(ctx.telemetry).count(random_tree(20))  # as a receiver counts them
     exporter = make(ctx)
-    exporter.consume(Signal.METRICS, random_tree(20))
     exporter.start()
     try:
         with prometheus_server({"otel-linnix": [f"127.0.0.1:{exporter.port}"]}) as prom:

@@ -59,7 +59,7 @@ def test_good_reply_is_attached_with_its_cited_facts(ctx, llm):
     assert annotation["facts"]["f1"].startswith("alert rule fork_burst")
     later = proc.process([])  # the annotated alert goes downstream with the next batch
     assert [a.annotation["source"] for a in later] == ["llm"]
-    assert ctx.insights is proc and proc.recent()[0]["rule"] == "fork_burst"
+    assert ctx.lookup("insights") is proc and proc.recent()[0]["rule"] == "fork_burst"
     proc.shutdown()
 
 

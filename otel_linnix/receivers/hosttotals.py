@@ -1,0 +1,27 @@
+"""The host's fork / exec / exit totals, counted by the receiver that produces the records: one
+place, so the Prometheus exporter, the API's /metrics and OTLP all show the same numbers, and
+two exporters in one agent never count twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.telemetry import Telemetry
+
+NAMES = {ProcessStart: ("otel_linnix.process.forks", "Processes forked"),
+         ProcessExec: ("otel_linnix.process.execs", "Successful execs"),
+         ProcessExit: ("otel_linnix.process.exits", "Processes exited")}
+
+
+class HostTotals:
+    def __init__(self, telemetry: Telemetry) -> None:
+        self._counters = {kind: telemetry.counter(name, desc)
+                          for kind, (name, desc) in NAMES.items()}
+
+    def count(self, records: list[Record]) -> None:
+        """Per batch, not per record: a counter update takes a lock."""
+        kinds = Counter(map(type, records))
+        for kind, counter in self._counters.items():
+            if kinds[kind]:
+                counter.add(kinds[kind])
