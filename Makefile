@@ -13,6 +13,7 @@ run: setup
 	@exec .venv/bin/otel-linnix run $(if $(CONFIG),--config $(CONFIG))
 
 test: setup
+	@.venv/bin/ruff check otel_linnix tests bench scenarios examples
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 validate: setup

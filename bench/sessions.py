@@ -12,8 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from bench import workloads
-from bench import bpfstats
+from bench import bpfstats, workloads
 from bench.measure import percentile, pss_bytes, ratio, subtree
 from bench.procs import Agent, Child, Peer, Sink
 from bench.workloads import Run

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from otel_linnix.records import Alert
 from otel_linnix.telemetry import Telemetry

@@ -12,8 +12,9 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from otel_linnix.alertstore import AlertStore
 from otel_linnix.host import HostInfo
@@ -121,7 +122,7 @@ class AgentContext:
 
     @classmethod
     def create(cls, process_table_capacity: int = 65536, alert_capacity: int = 1000,
-               host: HostInfo | None = None) -> "AgentContext":
+               host: HostInfo | None = None) -> AgentContext:
         telemetry = Telemetry()
         return cls(
             host=host or HostInfo.detect(),

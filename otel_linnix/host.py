@@ -43,7 +43,7 @@ class HostInfo:
     boot_offset_ns: int
 
     @classmethod
-    def detect(cls) -> "HostInfo":
+    def detect(cls) -> HostInfo:
         boot_id = _read_first_line("/proc/sys/kernel/random/boot_id") or str(uuid.uuid4())
         machine_id = _read_first_line("/etc/machine-id") or _read_first_line(
             "/var/lib/dbus/machine-id"

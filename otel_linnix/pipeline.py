@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from otel_linnix.component import Exporter, Processor, RecordBus, Signal
 from otel_linnix.records import Record

@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import Callable, Iterable
 
 from otel_linnix.containers import identify
 from otel_linnix.records import (

@@ -13,7 +13,7 @@ tick makes a process seeded from /proc and the same process seen by eBPF compare
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 #: Nanoseconds per USER_HZ clock tick; the kernel ABI fixes USER_HZ at 100 on Linux.
 NS_PER_TICK = 10_000_000
@@ -232,8 +232,8 @@ class Alert:
     annotation: dict[str, Any] | None = None
 
 
-Record = Union[ProcessStart, ProcessExec, ProcessExit, ProcessSample, OomKill, PressureSample,
-               Alert]
+Record = (ProcessStart | ProcessExec | ProcessExit | ProcessSample | OomKill | PressureSample
+          | Alert)
 
 #: Alert severities, lowest first: the one definition (rules files, ranks, log levels use it).
 SEVERITIES = ("info", "warning", "critical")

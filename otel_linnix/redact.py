@@ -63,7 +63,7 @@ def redact_argv(argv: tuple[str, ...] | list[str]) -> tuple[str, ...]:
             out.append(arg)
             hide_next = True  # the value is the next argument
             continue
-        if is_db_client and (m := _GLUED_P.match(arg)):
+        if is_db_client and _GLUED_P.match(arg):
             out.append("-p" + REDACTED)
             continue
         out.append(redact_text(arg))

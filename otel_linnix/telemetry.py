@@ -10,8 +10,8 @@ series fold into one ``overflow="true"`` series, so a hostile label value cannot
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 Labels = tuple[tuple[str, str], ...]
 

@@ -2,7 +2,6 @@
 killer) or ``--seconds``."""
 
 import argparse
-
 import time
 
 from confine import confine, say

@@ -1,9 +1,8 @@
-import io
 import json
 
 from otel_linnix import recording
 from otel_linnix.records import NS_PER_TICK, ProcessStart, process_key
-from otel_linnix.testing import random_tree, test_context
+from otel_linnix.testing import random_tree
 
 
 def test_process_key_matches_proc_tick_resolution():

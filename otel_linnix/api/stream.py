@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import threading
 from collections import deque
-from typing import Sequence
+from collections.abc import Sequence
 
 from otel_linnix.api import views
 from otel_linnix.component import AgentContext

@@ -21,7 +21,7 @@ def iso(host: HostInfo, boot_ns: int) -> str | None:
     if not boot_ns:
         return None
     wall = host.wall_ns(boot_ns) / 1e9
-    return datetime.datetime.fromtimestamp(wall, datetime.timezone.utc).isoformat()
+    return datetime.datetime.fromtimestamp(wall, datetime.UTC).isoformat()
 
 
 def process(proc: Process, host: HostInfo) -> dict:

@@ -10,8 +10,9 @@ active must not pass silently.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from otel_linnix.config.errors import ConfigError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from otel_linnix.records import ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.records import ProcessExec, ProcessExit, ProcessSample, ProcessStart, Record
 
 BASE_NS = 1_000 * 10**9  # 1000 s after boot
 
@@ -106,10 +106,8 @@ def random_tree(n: int, seed: int = 1, first_pid: int = 1000, spacing_ns: int = 
 
 
 def sample(pid: int, start_ns: int, ts_ns: int, cpu_ns: int = 0, rss: int = 0, fds: int = 3,
-           fd_limit: int = 1024, comm: str = "app") -> "ProcessSample":
+           fd_limit: int = 1024, comm: str = "app") -> ProcessSample:
     """A ProcessSample with only the fields a test cares about."""
-    from otel_linnix.records import ProcessSample
-
     return ProcessSample(pid=pid, start_ns=start_ns, ts_ns=ts_ns, cpu_user_ns=cpu_ns,
                          cpu_system_ns=0, rss_bytes=rss, vms_bytes=rss * 2, threads=1, fds=fds,
                          fd_limit=fd_limit, comm=comm)

@@ -25,7 +25,7 @@ def make_certs(directory: Path) -> TestCerts:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def cert(subject: str, key, issuer_name, issuer_key, ca: bool = False, ip: bool = False):
         builder = (x509.CertificateBuilder()

@@ -170,11 +170,11 @@ def test_fuzz_1000_malformed_requests_only_4xx(make_api):
     methods = ["GET", "PUT", "DELETE", "PATCH", "TRACE", "BREW"]
     statuses = []
     with httpx.Client(base_url=url, timeout=5) as client:
-        for i in range(900):
+        for _ in range(900):
             path = rng.choice(paths) + "".join(rng.choice("ab%/?=&") for _ in range(rng.randint(0, 8)))
             resp = client.request(rng.choice(methods), path)
             statuses.append(resp.status_code)
-    for i in range(100):  # broken raw HTTP
+    for _ in range(100):  # broken raw HTTP
         raw = rng.choice([b"GET / HTTP/9.9\r\n\r\n", b"GARBAGE\r\n\r\n", b"GET /health\r\n\r\n",
                           b"GET /health HTTP/1.1\r\nContent-Length: x\r\n\r\n",
                           b"POST /insights HTTP/1.1\r\nHost: a\r\nContent-Length: 999999\r\n\r\n",

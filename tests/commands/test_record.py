@@ -1,6 +1,7 @@
 """``otel-linnix record`` captures real processes in a file the replay receiver reads."""
 
 import subprocess
+
 import pytest
 
 from otel_linnix import recording

@@ -3,7 +3,7 @@
 import pytest
 
 from otel_linnix.component import Kind, Signal
-from otel_linnix.config import ConfigError, build, load, load_config
+from otel_linnix.config import ConfigError, build, load
 from otel_linnix.config.expand import expand
 
 MINIMAL = {

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import httpx
 

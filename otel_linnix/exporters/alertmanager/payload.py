@@ -18,7 +18,7 @@ MAX_ANNOTATION = 4096
 
 
 def iso(wall_ns: int) -> str:
-    return datetime.datetime.fromtimestamp(wall_ns / 1e9, datetime.timezone.utc).isoformat(
+    return datetime.datetime.fromtimestamp(wall_ns / 1e9, datetime.UTC).isoformat(
         timespec="milliseconds").replace("+00:00", "Z")
 
 

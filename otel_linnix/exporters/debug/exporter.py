@@ -10,8 +10,8 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Sequence
 
 from otel_linnix.component import CreateSettings, Exporter, Signal
 from otel_linnix.config.types import parse_duration

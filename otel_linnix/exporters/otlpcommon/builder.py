@@ -61,7 +61,7 @@ class RequestBuilder:
             return self._metrics(records)
         return self._logs(records)
 
-    def traces(self, spans: list[bytes]) -> "EncodedTraces | None":
+    def traces(self, spans: list[bytes]) -> EncodedTraces | None:
         if not spans:
             return None
         return EncodedTraces(wire.trace_request(self._resource_bytes, self._scope_bytes, spans),

@@ -6,8 +6,8 @@ import ipaddress
 import os
 import urllib.parse
 
+from otel_linnix.config.types import DURATION, SIZE, parse_duration
 from otel_linnix.statedir import default_state_dir
-from otel_linnix.config.types import DURATION, HOST_PORT, SIZE, parse_duration
 
 _TLS = {
     "type": "object", "additionalProperties": False,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from otel_linnix.component import CreateSettings, Exporter, Signal
 from otel_linnix.config.types import parse_duration, parse_size

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter as Tally
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from opentelemetry.semconv._incubating.attributes.cpu_attributes import CPU_MODE
 from opentelemetry.semconv._incubating.metrics import process_metrics as M

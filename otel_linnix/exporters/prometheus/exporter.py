@@ -8,7 +8,7 @@ exporters never double them and the API's ``/metrics`` shows the same numbers as
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from prometheus_client import start_http_server
 
@@ -16,6 +16,7 @@ from otel_linnix.component import CreateSettings, Exporter, Signal
 from otel_linnix.config.types import is_loopback
 from otel_linnix.exporters.prometheus.collector import build_registry
 from otel_linnix.records import Record
+
 
 class PrometheusExporter(Exporter):
     def __init__(self, settings: CreateSettings, config: dict) -> None:

@@ -14,8 +14,8 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from otel_linnix.component import CreateSettings, Processor
 from otel_linnix.config.types import parse_duration

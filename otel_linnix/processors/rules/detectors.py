@@ -11,6 +11,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from otel_linnix.config.types import parse_duration, parse_size
+from otel_linnix.processors.rules import limits
+from otel_linnix.processors.rules.lineage import Lineage, subject_from
+from otel_linnix.processors.rules.trend import Urgency, seconds_left, slope, sustained_rise
 from otel_linnix.proctable import ProcessTable
 from otel_linnix.records import (
     AlertSubject,
@@ -20,9 +23,6 @@ from otel_linnix.records import (
     ProcessStart,
     process_key,
 )
-from otel_linnix.processors.rules import limits
-from otel_linnix.processors.rules.lineage import Lineage, subject_from
-from otel_linnix.processors.rules.trend import Urgency, seconds_left, slope, sustained_rise
 
 NS = 1_000_000_000
 MAX_SUBJECTS = 4096

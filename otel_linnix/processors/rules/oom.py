@@ -9,8 +9,8 @@ joined by the table) right after: a kill is reported once its exit is in, or aft
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from otel_linnix import memcg, procfs
 from otel_linnix.containers import identify

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from otel_linnix.component import CreateSettings, Processor
 from otel_linnix.config.errors import ConfigError

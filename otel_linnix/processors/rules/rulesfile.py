@@ -9,12 +9,11 @@ from typing import Any
 
 import yaml
 
-from otel_linnix.processors.rules import linnixrules
-from otel_linnix.processors.rules.engine import DETECTORS
-
 from otel_linnix.config.errors import ConfigError
 from otel_linnix.config.schema import check
 from otel_linnix.config.types import DURATION, SIZE
+from otel_linnix.processors.rules import linnixrules
+from otel_linnix.processors.rules.engine import DETECTORS
 from otel_linnix.records import SEVERITIES
 
 #: Rule types: the detectors the engine has, one definition.

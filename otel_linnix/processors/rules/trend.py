@@ -65,7 +65,7 @@ class Urgency:
     severity: str
 
     @classmethod
-    def from_rule(cls, rule: dict) -> "Urgency":
+    def from_rule(cls, rule: dict) -> Urgency:
         return cls(parse_duration(rule["horizon"]), parse_duration(rule["critical_within"]),
                    float(rule["ratio"]), rule["severity"])
 

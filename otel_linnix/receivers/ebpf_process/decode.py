@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Iterable
+from collections.abc import Iterable
 
 from otel_linnix.receivers.ebpf_process.contract import (
     EVENT_EXEC,

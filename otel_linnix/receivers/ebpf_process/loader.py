@@ -13,7 +13,8 @@ import os
 import socket
 import subprocess
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from otel_linnix.receivers.ebpf_process import btf
 from otel_linnix.receivers.ebpf_process.bpfsys import PerCpuU64Array
@@ -99,7 +100,7 @@ def _run_loader(spec: dict, timeout: float) -> tuple[dict, list[int]]:
         ours.settimeout(timeout)
         try:
             msg, fds, _, _ = socket.recv_fds(ours, 1 << 16, 64)
-        except (socket.timeout, OSError) as exc:
+        except (TimeoutError, OSError) as exc:
             proc.kill()
             raise LoadError(f"the BPF loader process did not answer in {timeout:.0f}s: {exc}") \
                 from None

@@ -14,15 +14,15 @@ import time
 from otel_linnix import memcg, procfs
 from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
+from otel_linnix.host import boot_ns_now
 from otel_linnix.receivers.ebpf_process.cgroups import CgroupPaths
 from otel_linnix.receivers.ebpf_process.decode import Decoder
 from otel_linnix.receivers.ebpf_process.kernelstats import KernelStats
 from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
-from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.receivers.ebpf_process.seed import seed
-from otel_linnix.host import boot_ns_now
-from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.receivers.hosttotals import HostTotals
+from otel_linnix.records import OomKill, ProcessExec, ProcessStart, Record
 from otel_linnix.tracecontext import clean_tracestate, parse_traceparent
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import mmap
 import select
 import struct
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 _BUSY = 1 << 31
 _DISCARD = 1 << 30

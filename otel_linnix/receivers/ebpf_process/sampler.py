@@ -13,7 +13,6 @@ from otel_linnix import procfs
 from otel_linnix.host import boot_ns_now
 from otel_linnix.records import ProcessKey, ProcessSample, process_key
 
-
 #: Re-read a process's fd limit (/proc/PID/limits, the costliest file per sample) this often:
 #: a limit changes only by prlimit/setrlimit, which the rules only need to notice eventually.
 LIMIT_REFRESH_TICKS = 30

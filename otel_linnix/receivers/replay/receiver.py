@@ -15,7 +15,6 @@ from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
 from otel_linnix.receivers.hosttotals import HostTotals
-from otel_linnix.redact import redact_argv
 from otel_linnix.records import (
     Alert,
     OomKill,
@@ -27,6 +26,7 @@ from otel_linnix.records import (
     Record,
     record_time,
 )
+from otel_linnix.redact import redact_argv
 
 _TIME_FIELDS = {
     ProcessStart: ("start_ns", "parent_start_ns"),

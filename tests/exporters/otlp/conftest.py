@@ -3,7 +3,7 @@ import pytest
 from otel_linnix import recording
 from otel_linnix.config import build
 from otel_linnix.service import Service
-from otel_linnix.testing import random_tree, test_context
+from otel_linnix.testing import test_context
 from otel_linnix.testing.otlp_server import OTLPServer
 
 
@@ -48,9 +48,8 @@ def make_exporter(tmp_path):
 
     import jsonschema
 
-    from otel_linnix.component import CreateSettings
+    from otel_linnix.component import CreateSettings, Kind
     from otel_linnix.config.schema import deep_merge
-    from otel_linnix.component import Kind
     from otel_linnix.registry import get_factory
 
     made = []

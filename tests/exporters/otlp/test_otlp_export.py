@@ -14,8 +14,6 @@ from otel_linnix.testing import random_tree
 from otel_linnix.testing.otlp_server import free_port
 
 
-
-
 def attrs(span):
     return {kv.key: json_format.MessageToDict(kv.value) for kv in span.attributes}
 
@@ -114,7 +112,7 @@ def test_http_500s_spool_then_deliver(server, run_replay, tmp_path):
     cfg = {"endpoint": f"http://127.0.0.1:{server.http_port}",
            "spool": {"directory": str(tmp_path / "spool")}, "export_unfinished": False}
     records = tree(100, seed=5)
-    service = run_replay(records, {"otlphttp": cfg}, signals=("traces",))
+    run_replay(records, {"otlphttp": cfg}, signals=("traces",))
     time.sleep(1.5)
     assert server.spans() == [] and server.received.attempts >= 1
     server.behaviour.http_status = None

@@ -112,7 +112,7 @@ def test_http_500_is_not_retried_counted_logged_and_the_exporter_recovers(server
         "batch": {"timeout": "50ms"}, "spool": {"directory": str(tmp_path / "spool")}})
     for seed in range(5):
         exporter.consume(Signal.TRACES, random_tree(10, seed=seed, first_pid=1000 + 100 * seed))
-        assert wait(lambda: server.received.attempts > seed)
+        assert wait(lambda seed=seed: server.received.attempts > seed)
     assert counted(ctx, "otel_linnix.exporter.dropped", reason="rejected") == 5
     assert not list((tmp_path / "spool").glob("*.pb")), "a 500 is not retryable: not spooled"
     assert "HTTP 500" in caplog.text and "not retryable" in caplog.text

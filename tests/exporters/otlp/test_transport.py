@@ -5,7 +5,6 @@ import pytest
 
 from otel_linnix.component import Signal
 from otel_linnix.testing import random_tree
-
 from otel_linnix.testing.telemetry_checks import counted, wait
 
 pytest.importorskip("cryptography")

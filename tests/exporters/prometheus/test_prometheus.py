@@ -16,8 +16,8 @@ from otel_linnix.exporters.prometheus import FACTORY
 from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.service import Service
 from otel_linnix.testing import random_tree, test_context
-from otel_linnix.testing.telemetry_checks import wait
 from otel_linnix.testing.prometheus_server import prometheus_server, prometheus_unavailable_reason
+from otel_linnix.testing.telemetry_checks import wait
 
 from .conftest import add_processes
 

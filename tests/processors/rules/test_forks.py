@@ -110,8 +110,8 @@ def test_growth_toward_the_host_limit_escalates_once_and_never_flaps(ctx, monkey
 
 def test_rate_far_beyond_the_learned_normal_fires_and_the_baseline_survives_restart(ctx, tmp_path):
     floor = 400 / os.cpu_count()  # 400 forks/s on this machine: above its normal, below 4x it
-    rules = ("rules:\n  - {name: fork_storm, type: fork_storm, rate_floor_per_cpu: %g,"
-             " rate_factor: 4, min_duration: 2s, hold: 10s}\n" % floor)
+    rules = (f"rules:\n  - {{name: fork_storm, type: fork_storm, rate_floor_per_cpu: {floor:g},"
+             " rate_factor: 4, min_duration: 2s, hold: 10s}\n")
     state = str(tmp_path / "state")
     proc = make(ctx, rules, tmp_path, state_dir=state)
     tree = ProcessTreeBuilder()

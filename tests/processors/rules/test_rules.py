@@ -3,8 +3,7 @@
 import pytest
 
 from otel_linnix.config.errors import ConfigError
-from otel_linnix.processors.rules import FACTORY, rulesfile
-from otel_linnix.records import Alert
+from otel_linnix.processors.rules import rulesfile
 from otel_linnix.testing import ProcessTreeBuilder
 from otel_linnix.testing.builders import sample
 from otel_linnix.testing.rules import feed, make, storm

@@ -35,7 +35,7 @@ def c_layout(tmp_path) -> dict[str, dict[str, int]]:
 
 def test_python_mirror_matches_the_c_header(tmp_path):
     layout = c_layout(tmp_path)
-    for name, fields in contract.LAYOUTS.items():
+    for name in contract.LAYOUTS:
         assert layout[name]["size"] == contract.STRUCTS[name].size, name
         for field, offset in contract.offsets(name).items():
             assert layout[name][field] == offset, (name, field)

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from otel_linnix import recording
-from otel_linnix.config import ConfigError, build
 from otel_linnix.component import CreateSettings
+from otel_linnix.config import ConfigError, build
 from otel_linnix.receivers.replay import FACTORY
 from otel_linnix.records import ProcessExit, ProcessStart
 from otel_linnix.testing import ListConsumer, ProcessTreeBuilder, random_tree, test_context
