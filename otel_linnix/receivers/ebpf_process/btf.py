@@ -2,23 +2,19 @@
 
 Installed kernel headers do not match the running kernel's layouts (task_struct differs between
 builds), so the BPF program reads fields at offsets resolved here and passed in as constants.
-``bpftool btf dump ... format raw`` lists every type; members of anonymous structs/unions are
-followed, so fields nested in them (mm_struct's arg_start, ...) are found too.
+``bpftool -j btf dump ... format raw`` lists every type as JSON (id, kind, name, members with
+type ids and bit offsets, enum values); members of anonymous structs/unions are followed, so
+fields nested in them (mm_struct's arg_start, ...) are found too.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 
 VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
-
-_TYPE = re.compile(r"^\[(\d+)\] (\w+) '([^']*)'(.*)$")
-_MEMBER = re.compile(r"^\s+'([^']*)' type_id=(\d+) bits_offset=(\d+)")
-_REF = re.compile(r"type_id=(\d+)")
-_ENUMERATOR = re.compile(r"^\s+'([^']*)' val=(-?\d+)")
 
 #: (struct, dotted member path) → the -D name the BPF program uses.
 NEEDED = {
@@ -71,7 +67,7 @@ class _Type:
 def _dump(path: str) -> str:
     bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
     try:
-        proc = subprocess.run([bpftool, "btf", "dump", "file", path, "format", "raw"],
+        proc = subprocess.run([bpftool, "-j", "btf", "dump", "file", path, "format", "raw"],
                               capture_output=True, text=True, timeout=60, check=True)
     except FileNotFoundError:
         raise BTFError("bpftool not found (install Debian's bpftool: make setup does)") from None
@@ -81,25 +77,18 @@ def _dump(path: str) -> str:
 
 
 def parse(text: str) -> dict[int, _Type]:
+    """Types by id from bpftool's JSON dump."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BTFError(f"bpftool's BTF dump is not JSON: {exc}") from None
     types: dict[int, _Type] = {}
-    current: _Type | None = None
-    for line in text.splitlines():
-        if line.startswith("["):
-            m = _TYPE.match(line)
-            if not m:
-                current = None
-                continue
-            ref = _REF.search(m.group(4))
-            current = _Type(m.group(2), m.group(3), int(ref.group(1)) if ref else 0)
-            types[int(m.group(1))] = current
-        elif current is not None and current.kind in ("STRUCT", "UNION"):
-            m = _MEMBER.match(line)
-            if m:
-                current.members.append((m.group(1), int(m.group(2)), int(m.group(3))))
-        elif current is not None and current.kind in ("ENUM", "ENUM64"):
-            m = _ENUMERATOR.match(line)
-            if m:
-                current.values[m.group(1)] = int(m.group(2))
+    for raw in doc.get("types", ()):
+        types[raw["id"]] = _Type(
+            raw["kind"], raw.get("name", ""), raw.get("type_id", 0),
+            [(m.get("name", "(anon)"), m["type_id"], m["bits_offset"])
+             for m in raw.get("members", ())],
+            {v["name"]: v["val"] for v in raw.get("values", ())})
     return types
 
 
