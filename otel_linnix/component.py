@@ -140,6 +140,8 @@ class CreateSettings:
     id: str  # "otlp" or "otlp/backup"
     context: AgentContext
     logger: logging.Logger
+    #: Ask the service to stop (a replay that is done, with exit_when_done).
+    request_stop: Callable[[], None] = lambda: None
 
 
 class Component:

@@ -131,6 +131,16 @@ def read(stream: IO[str]) -> tuple[dict[str, Any], Iterator[Record]]:
     return head, records()
 
 
+def host_of(path: str) -> HostInfo | None:
+    """The host a recording was made on (None: the file has no usable host, or is unreadable;
+    the replay receiver reports a bad file when it is created)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return host_from_header(read_header(fh.readline()))
+    except (OSError, RecordingError):
+        return None
+
+
 def host_from_header(head: dict[str, Any]) -> HostInfo | None:
     host = head.get("host")
     if not isinstance(host, dict):

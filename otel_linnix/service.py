@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 
+from otel_linnix import recording
 from otel_linnix.component import (
     AgentContext,
     Component,
@@ -24,6 +25,7 @@ from otel_linnix.component import (
 )
 from otel_linnix.config import Config
 from otel_linnix.config.types import parse_duration
+from otel_linnix.host import HostInfo
 from otel_linnix.pipeline import PipelineHead, ReceiverFanout, SharedProcessor
 
 log = logging.getLogger(__name__)
@@ -36,13 +38,23 @@ class ServiceError(Exception):
     pass
 
 
+def recorded_host(config: Config) -> HostInfo | None:
+    """The identity of the host a replayed recording was made on (its ``host: recorded``), so
+    it is fixed before any component exists: exporters build their resource at creation."""
+    for spec in config.components.values():
+        if spec.kind is Kind.RECEIVER and spec.factory.type == "replay" \
+                and spec.config["host"] == "recorded":
+            return recording.host_of(spec.config["path"])
+    return None
+
+
 class Service:
     def __init__(self, config: Config, context: AgentContext | None = None) -> None:
         self.config = config
         self.context = context or AgentContext.create(
             process_table_capacity=config.service["process_table"]["capacity"])
         self.context.settings.setdefault("offline", config.service["offline"])
-        self.context.settings["request_stop"] = self.request_stop
+        self.context.host = recorded_host(config) or self.context.host
         self.components: dict[tuple[Kind, str], Component] = {}
         self._started: list[tuple[Kind, str]] = []
         self._stop_requested = threading.Event()
@@ -57,7 +69,8 @@ class Service:
         for key in used:
             spec = self.config.spec(*key)
             settings = CreateSettings(spec.id, self.context,
-                                      logging.getLogger(f"otel_linnix.{spec.kind.value}.{spec.id}"))
+                                      logging.getLogger(f"otel_linnix.{spec.kind.value}.{spec.id}"),
+                                      self.request_stop)
             try:
                 self.components[key] = spec.factory.create(settings, spec.config)
             except Exception as exc:

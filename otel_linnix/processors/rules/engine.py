@@ -10,6 +10,7 @@ Severity never drops within an episode."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from otel_linnix.config.types import parse_duration
@@ -17,7 +18,8 @@ from otel_linnix.processors.rules import detectors, forks, oom, pressure
 from otel_linnix.processors.rules.detectors import NS, Detector, Finding
 from otel_linnix.processors.rules.lineage import Lineage
 from otel_linnix.processors.rules.trend import SEVERITY_RANK
-from otel_linnix.records import Alert, ProcessExit, ProcessStart, record_time
+from otel_linnix.proctable import ProcessTable
+from otel_linnix.records import Alert, ProcessExit, ProcessKey, ProcessStart, record_time
 
 DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
              "short_job_flood": detectors.ShortJobFlood, "runaway_tree": forks.RunawayTree,
@@ -40,11 +42,14 @@ class _Active:
 
 
 class Engine:
-    def __init__(self, rules: list[dict], ctx, lineage: Lineage | None = None) -> None:
-        self.ctx = ctx
+    def __init__(self, rules: list[dict], table: ProcessTable,
+                 watch: Callable[[ProcessKey], None], lineage: Lineage | None = None) -> None:
+        """``watch`` asks the receiver's sampler to sample a process every interval (a rule
+        that judges its samples found it): the one call that goes upstream, named here."""
+        self._watch = watch
         #: Fork-time links: only kept when a rule names culprits by lineage.
-        self.lineage = lineage or Lineage(ctx.process_table)
-        self.detectors: list[Detector] = [DETECTORS[r["type"]](r, ctx.process_table, self.lineage)
+        self.lineage = lineage or Lineage(table)
+        self.detectors: list[Detector] = [DETECTORS[r["type"]](r, table, self.lineage)
                                           for r in rules]
         self._lineage_used = any(isinstance(d, (forks.ForkStorm, forks.RunawayTree))
                                  for d in self.detectors)
@@ -93,7 +98,7 @@ class Engine:
             for key, finding in found.items():
                 out += self._fire(det, finding, now)
                 if isinstance(det, WATCHING) and key[0]:
-                    self.ctx.watched.watch(key)
+                    self._watch(key)
             out += self._resolve_missing(det, name, found, now)
         return out
 

@@ -27,7 +27,7 @@ class RulesProcessor(Processor):
         self._state_dir = config.get("state_dir") or os.path.join(default_state_dir(), "rules")
         self._overrides = config.get("overrides") or {}
         self._lock = threading.Lock()
-        self.engine = Engine(self._load(), self._ctx)  # bad file: create fails
+        self.engine = self._engine(self._load())  # bad file: create fails
         t = self._ctx.telemetry
         self._fired = t.counter("otel_linnix.alerts", "Alerts fired")
         self._resolved = t.counter("otel_linnix.alerts.resolved", "Alerts resolved")
@@ -57,6 +57,9 @@ class RulesProcessor(Processor):
                                                      f"{rule['name']}.baseline.json")
         return rules
 
+    def _engine(self, rules: list[dict], lineage=None) -> Engine:
+        return Engine(rules, self._ctx.process_table, self._ctx.watched.watch, lineage)
+
     def shutdown(self, timeout: float = 5.0) -> None:
         with self._lock:
             self.engine.stop()
@@ -69,7 +72,7 @@ class RulesProcessor(Processor):
             raise
         with self._lock:
             old = self.engine
-            self.engine = Engine(rules, self._ctx, old.lineage)
+            self.engine = self._engine(rules, old.lineage)
             # keep what is firing, and the detectors' state for rules that did not change
             self.engine.active, self.engine.cooldown_until = old.active, old.cooldown_until
             self.engine.now = old.now

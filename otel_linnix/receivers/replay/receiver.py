@@ -63,6 +63,7 @@ class ReplayReceiver(Receiver):
         self._speed = float(config["speed"])
         self._batch_size = config["batch_size"]
         self._local = config["host"] == "local"
+        self._request_stop = settings.request_stop
         self._totals = HostTotals(settings.context.telemetry)
         self._start_delay = parse_duration(config["start_delay"])
         self._exit_when_done = config["exit_when_done"]
@@ -73,10 +74,7 @@ class ReplayReceiver(Receiver):
         self._counter = self._ctx.telemetry.counter(
             "otel_linnix.replay.records", "Records replayed from a recording")
         self._stream = open(self._path, encoding="utf-8")  # fail at create: a clear config error
-        head, self._records = recording.read(self._stream)
-        host = recording.host_from_header(head)
-        if host is not None and not self._local:
-            self._ctx.host = host
+        _, self._records = recording.read(self._stream)  # its host: the service's, already
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="replay", daemon=True)
@@ -96,9 +94,8 @@ class ReplayReceiver(Receiver):
         finally:
             self.done.set()
             self._log.info("replay of %s finished: %d records", self._path, self.replayed)
-            stop = self._ctx.settings.get("request_stop")
-            if self._exit_when_done and callable(stop) and not self._stop.is_set():
-                stop()
+            if self._exit_when_done and not self._stop.is_set():
+                self._request_stop()
 
     def _play(self) -> None:
         if self._stop.wait(self._start_delay):

@@ -82,15 +82,31 @@ def test_local_host_mode_shifts_times_to_now(tmp_path, ctx):
         assert rec.exit_ns - rec.start_ns == originals[pid].exit_ns - originals[pid].start_ns
 
 
-def test_recorded_host_identity_is_adopted(tmp_path, ctx):
+def test_recorded_host_identity_is_fixed_before_any_component_exists(tmp_path, ctx):
+    """The service adopts the recording's host before it creates components: the exporters'
+    resource (built at creation) names the recorded host, whatever order components come in."""
+    from otel_linnix.component import Kind
     from otel_linnix.host import HostInfo
+    from otel_linnix.service import Service
 
     other = HostInfo("boot-of-recording", "m" * 32, "recorded-host", 42)
     path = tmp_path / "rec.jsonl"
     write_recording(path, random_tree(2), other)
-    receiver, _ = make(ctx, path=str(path))
+    raw = {"receivers": {"replay": {"path": str(path)}},
+           "exporters": {"otlp": {"endpoint": "127.0.0.1:1", "spool": {"enabled": False}}},
+           "service": {"pipelines": {"traces": {"receivers": ["replay"],
+                                                "exporters": ["otlp"]}}}}
+    service = Service(build(raw), ctx)
     assert ctx.host == other
-    receiver.shutdown()
+    service.build()
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+    builder = service.components[(Kind.EXPORTER, "otlp")]._builder
+    resource = Resource.FromString(builder._resource_bytes)
+    assert {kv.key: kv.value.string_value for kv in resource.attributes}["host.name"] == \
+        "recorded-host"
+    local = dict(raw, receivers={"replay": {"path": str(path), "host": "local"}})
+    assert Service(build(local), test_context()).context.host != other
 
 
 def test_malformed_line_is_named_and_stops_cleanly(tmp_path, ctx, caplog):
