@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from otel_linnix.records import Alert, AlertSubject
 from otel_linnix.testing import ProcessTreeBuilder, random_tree
+from otel_linnix.testing.telemetry_checks import wait
 
 
 def test_health_ready_metrics(make_api):
@@ -121,7 +122,8 @@ def test_stream_three_clients_one_stuck(make_api):
     stuck.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
     for t in readers:
         t.start()
-    time.sleep(0.5)
+    clients = ctx.telemetry.get("otel_linnix.api.stream.clients")
+    assert wait(lambda: clients.value() == 3, 10), "the three clients never connected"
     for i in range(0, len(recs), 100):  # the receiver publishing batches
         ctx.bus.publish(recs[i:i + 100])
         time.sleep(0.02)

@@ -3,7 +3,6 @@
 import time
 
 import grpc
-import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
@@ -12,6 +11,7 @@ from otel_linnix.component import Kind
 from otel_linnix.records import ProcessExit
 from otel_linnix.testing import random_tree
 from otel_linnix.testing.otlp_server import free_port
+from otel_linnix.testing.telemetry_checks import counted, wait
 
 
 def attrs(span):
@@ -68,17 +68,19 @@ def test_500_processes_over_http(server, run_replay, tmp_path):
     check_tree(server.spans(), records)
 
 
-@pytest.mark.parametrize("outage_s", [60])
-def test_outage_loses_nothing_and_duplicates_nothing(server, run_replay, tmp_path, outage_s):
+def test_outage_loses_nothing_and_duplicates_nothing(server, run_replay, tmp_path):
     records = tree(2000, seed=3)
     server.grpc_port = free_port()  # configured now, listening only after the outage
     service = run_replay(records, {"otlp": otlp_cfg(server, tmp_path)}, signals=("traces",))
-    time.sleep(outage_s)  # the collector is down: every batch goes to the spool
-    spooled = service.context.telemetry.get("otel_linnix.exporter.spooled_requests")
-    assert sum(p.value for p in spooled.points()) > 0
+    replay = service.components[(Kind.RECEIVER, "replay")]
+    # the collector stays down until every record was handed on and the exporter has failed
+    # and retried from the spool a few times (not for a fixed time)
+    assert replay.done.wait(60)
+    assert wait(lambda: counted(service.context, "otel_linnix.exporter.send_failures") >= 5
+                and counted(service.context, "otel_linnix.exporter.spooled_requests") > 0, 60)
     server.start_grpc(server.grpc_port)
     assert server.wait_for_spans(2000, 60)
-    time.sleep(0.5)
+    service.shutdown(10)  # everything left is flushed: a duplicate would arrive by now
     spans = server.spans()
     assert len(spans) == 2000 and len({s.span_id for s in spans}) == 2000
     check_tree(spans, records)
@@ -113,8 +115,8 @@ def test_http_500s_spool_then_deliver(server, run_replay, tmp_path):
            "spool": {"directory": str(tmp_path / "spool")}, "export_unfinished": False}
     records = tree(100, seed=5)
     run_replay(records, {"otlphttp": cfg}, signals=("traces",))
-    time.sleep(1.5)
-    assert server.spans() == [] and server.received.attempts >= 1
+    assert wait(lambda: server.received.attempts >= 2, 10)  # refused, then retried
+    assert server.spans() == []
     server.behaviour.http_status = None
     assert server.wait_for_spans(100, 20)
     check_tree(server.spans(), records)
@@ -125,8 +127,8 @@ def test_file_exporter_writes_otlp_json_the_protobuf_parser_reads(run_replay, tm
     records = tree(30, seed=4)
     service = run_replay(records, {"file": {"path": str(out), "export_unfinished": False}},
                          signals=("traces",))
-    time.sleep(0.5)
-    service.shutdown(5)
+    assert service.components[(Kind.RECEIVER, "replay")].done.wait(10)
+    service.shutdown(5)  # flushes what the exporter still holds
     spans = []
     for line in out.read_text().splitlines():
         request = json_format.Parse(line, ExportTraceServiceRequest())
