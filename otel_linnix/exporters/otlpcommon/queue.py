@@ -1,0 +1,78 @@
+"""Stage one of an OTLP exporter: the bounded sending queue (the Collector's queue sender).
+
+``put`` never blocks the pipeline: past ``max_records`` it drops and counts. The worker takes
+everything queued at once; ``wait_batch`` lets a batch fill for up to ``timeout``; ``drained``
+is a condition wait (no polling) for ``force_flush``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from otel_linnix.component import Signal
+from otel_linnix.records import Record
+
+Item = tuple[Signal, Sequence[Record]]
+
+
+class SendingQueue:
+    def __init__(self, max_records: int) -> None:
+        self._max = max_records
+        self._items: list[Item] = []
+        self.queued = 0
+        #: The worker holds items taken from the queue and not yet delivered.
+        self._busy = False
+        self.closed = False
+        self.signals: set[Signal] = set()
+        self._cond = threading.Condition()
+
+    def put(self, signal: Signal, records: Sequence[Record]) -> bool:
+        """False (nothing queued) when closed or full: the caller counts the drop."""
+        with self._cond:
+            if self.closed or self.queued + len(records) > self._max:
+                return False
+            self._items.append((signal, records))
+            self.queued += len(records)
+            self.signals.add(signal)
+            self._cond.notify_all()
+            return True
+
+    def wait_batch(self, timeout: float, max_records: int) -> None:
+        """Wait for the first item, then up to ``timeout`` more (or ``max_records``): one
+        request per receiver batch would cost a round trip per few spans."""
+        with self._cond:
+            if not self._items:
+                self._cond.wait(timeout)
+            if not self._items:
+                return
+            deadline = time.monotonic() + timeout
+            while self.queued < max_records and not self.closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._cond.wait(remaining)
+
+    def take(self) -> list[Item]:
+        with self._cond:
+            items, self._items, self.queued = self._items, [], 0
+            self._busy = bool(items)
+            return items
+
+    def done(self) -> None:
+        """The worker delivered (or spooled) what it took."""
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
+
+    def drained(self, timeout: float) -> bool:
+        """Wait until nothing is queued or in the worker's hands."""
+        with self._cond:
+            self._cond.notify_all()  # a worker filling a batch sends what it has
+            return self._cond.wait_for(lambda: not self._items and not self._busy, timeout)
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
