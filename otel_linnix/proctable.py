@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from operator import attrgetter
+from typing import Any
 
 from otel_linnix.containers import identify
 from otel_linnix.records import (
@@ -115,6 +116,7 @@ class ProcessTable:
     # ---- writes (receiver only) -------------------------------------------------------------
 
     def apply(self, records: Iterable[Record]) -> None:
+        rec: Any  # dispatched on type(rec) below, which a type checker cannot narrow
         with self._lock:
             for rec in records:
                 kind = type(rec)
@@ -140,6 +142,7 @@ class ProcessTable:
         no copy; this is the hot path of every process lifetime.
         """
         orphans: list[int] = []
+        rec: Any  # dispatched on type(rec) below, which a type checker cannot narrow
         with self._lock:
             live = self._live
             for rec in records:

@@ -199,6 +199,7 @@ def build_app(ctx: AgentContext, hub: EventHub, registry: Callable[[], Any],
               Route("/processes/{pid}", one_process), Route("/graph/{pid}", graph),
               Route("/stream", stream), Route("/alerts", alerts),
               Route("/insights", insights, methods=["GET", "POST"])]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: on_http_error})
+    app = Starlette(routes=routes,
+                    exception_handlers={HTTPException: on_http_error})  # type: ignore[dict-item]
     app.router.redirect_slashes = False  # "/processes/" is a 404, not a redirect
     return app

@@ -41,7 +41,8 @@ class ApiExtension(Extension):
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning",
                                 lifespan="off", timeout_graceful_shutdown=1, access_log=False)
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # the service owns signals
+        # the service owns signals
+        self._server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()),
                                         name="api", daemon=True)
         self._thread.start()

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from typing import Any
 
 from otel_linnix import recording
 from otel_linnix.commands.run import fail
@@ -51,7 +52,8 @@ def record(args) -> int:
         return fail(f"cannot write {args.out}: {exc}")
     with out:
         consumer = _FileConsumer(recording.Writer(out, ctx.host))
-        receiver = FACTORY.create(CreateSettings("ebpf_process", ctx, logging.getLogger("record")),
+        receiver: Any = FACTORY.create(CreateSettings("ebpf_process", ctx,
+                                                      logging.getLogger("record")),
                                   deep_merge(FACTORY.defaults,
                                              {"sample_interval": args.sample_interval}))
         receiver.consumer = consumer

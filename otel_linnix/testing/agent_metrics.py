@@ -11,12 +11,12 @@ rather than against a hand-written list.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from otel_linnix.component import Component, Signal
+from otel_linnix.component import Component, Exporter, Processor, Signal
 from otel_linnix.config import build
 from otel_linnix.config.expand import expand
 from otel_linnix.exporters.prometheus.collector import build_registry
@@ -57,9 +57,9 @@ def exported_metric_names(pipeline: dict[str, Any], spool_dir: str) -> set[str]:
                       2**22, 1, 3 + i, 1024, r.comm) for i, r in enumerate(starts)])
     for key, comp in components.items():
         if key.startswith("processors."):
-            comp.process(list(records))
+            cast(Processor, comp).process(list(records))
         elif key.startswith("exporters.") and type_of(key.split(".", 1)[1]) == "prometheus":
-            comp.consume(Signal.METRICS, records)
+            cast(Exporter, comp).consume(Signal.METRICS, records)
     text = generate_latest(build_registry(ctx)).decode()
     names: set[str] = set()
     for family in text_string_to_metric_families(text):

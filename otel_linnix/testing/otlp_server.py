@@ -13,6 +13,7 @@ import threading
 import time
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from google.protobuf import json_format
@@ -156,7 +157,7 @@ class OTLPServer:
     def start_http(self, port: int = 0, tls=None) -> int:
         """Serve OTLP/HTTP; with ``tls`` over HTTPS requiring a client certificate."""
         outer = self
-        routes = {"/v1/traces": ("traces", trace_service_pb2.ExportTraceServiceRequest,
+        routes: dict[str, tuple[str, Any, Any]] = {"/v1/traces": ("traces", trace_service_pb2.ExportTraceServiceRequest,
                                  trace_service_pb2.ExportTraceServiceResponse),
                   "/v1/metrics": ("metrics", metrics_service_pb2.ExportMetricsServiceRequest,
                                   metrics_service_pb2.ExportMetricsServiceResponse),

@@ -9,6 +9,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from otel_linnix.config import build
 from otel_linnix.service import Service
@@ -24,7 +25,7 @@ def live_agent(rules_file: str = "", sample_interval: str = "500ms", state_dir: 
     spans and logs to that OTLP gRPC receiver). Learned baselines go to ``state_dir``
     (default: a temporary directory removed afterwards, never the machine's own state)."""
     with tempfile.TemporaryDirectory(prefix="otel-linnix-state-") as scratch:
-        exporters = {"debug": {"verbosity": "basic", "summary_interval": "1h"}}
+        exporters: dict[str, Any] = {"debug": {"verbosity": "basic", "summary_interval": "1h"}}
         if otlp_port:
             exporters["otlp"] = {"endpoint": f"127.0.0.1:{otlp_port}",
                                  "tls": {"insecure": True}, "spool": {"enabled": False},
@@ -49,8 +50,8 @@ def run_scenario(name: str, *args: str, settle: float = 2.0) -> tuple[int, dict[
     """Run ``scenarios/NAME.py``; returns (its pid, its events by name)."""
     proc = subprocess.Popen([sys.executable, str(SCENARIOS / f"{name}.py"), *args],
                             stdout=subprocess.PIPE, text=True, cwd=SCENARIOS)
-    events = {}
-    for line in proc.stdout:
+    events: dict[str, dict] = {}
+    for line in proc.stdout or ():
         event = json.loads(line)
         events.setdefault(event["event"], event)
     proc.wait(120)

@@ -17,7 +17,7 @@ def test_context(**kwargs) -> AgentContext:
     return AgentContext.create(host=host, **kwargs)
 
 
-test_context.__test__ = False  # a helper, not a test, for pytest's collector
+test_context.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 class ListConsumer:

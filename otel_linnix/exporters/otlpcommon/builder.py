@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
@@ -36,7 +37,7 @@ class EncodedTraces:
         return self.payload
 
 
-REQUEST_TYPES = {Signal.TRACES: ExportTraceServiceRequest,
+REQUEST_TYPES: dict[Signal, Any] = {Signal.TRACES: ExportTraceServiceRequest,
                  Signal.METRICS: ExportMetricsServiceRequest,
                  Signal.LOGS: ExportLogsServiceRequest}
 

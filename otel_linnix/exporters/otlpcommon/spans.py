@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
+from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import process_attributes as P
 from opentelemetry.semconv._incubating.attributes.container_attributes import CONTAINER_ID
@@ -92,6 +93,7 @@ class SpanMapper:
             last = records[-1]
             self.latest_ns = max(self.latest_ns, getattr(last, "exit_ns", 0) or getattr(
                 last, "ts_ns", 0) or getattr(last, "start_ns", 0))
+        rec: Any  # dispatched on type(rec), which a type checker cannot narrow
         for rec in records:
             kind = type(rec)
             if kind is ProcessExit:
@@ -165,9 +167,10 @@ class SpanMapper:
             tail = self._clean_exit
         else:
             ending = (True,) if unfinished else (rec.exit_code, rec.signal, rec.core_dumped)
-            tail = self._tails.get(ending)
-            if tail is None:
-                tail = self._tails[ending] = self._tail(rec, unfinished)
+            cached = self._tails.get(ending)
+            if cached is None:
+                cached = self._tails[ending] = self._tail(rec, unfinished)
+            tail = cached
         events = None
         if self._events:
             events = self._events.get(key) if unfinished else self._events.pop(key, None)

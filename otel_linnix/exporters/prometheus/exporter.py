@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import start_http_server
 
@@ -28,8 +29,8 @@ class PrometheusExporter(Exporter):
                                        namespace=config["namespace"],
                                        process_metrics=config["process_metrics"])
         self._ctx.provide("metrics_registry", self.registry)  # the API's /metrics too
-        self._server = None
-        self._thread = None
+        self._server: Any = None
+        self._thread: Any = None
         self._lock = threading.Lock()
 
     @property

@@ -99,6 +99,8 @@ class RateBaseline:
             log.warning("cannot save the fork-rate baseline to %s: %s", self.path, exc)
 
     def _load(self) -> None:
+        if not self.path:
+            return
         try:
             with open(self.path, encoding="utf-8") as fh:
                 doc = json.load(fh)

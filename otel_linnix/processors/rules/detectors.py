@@ -139,7 +139,7 @@ class ForkBurst(Detector):
         super().__init__(rule, table, lineage)
         self.by_parent = _Capped()
 
-    wants = (ProcessStart,)
+    wants: tuple[type, ...] = (ProcessStart,)
 
     def observe(self, rec):
         self.observe_many([rec])

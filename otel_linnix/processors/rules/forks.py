@@ -184,7 +184,7 @@ class ForkStorm(Detector):
 
     # ---- headroom ---------------------------------------------------------------------------
 
-    def _judge_host(self, now: int) -> list[Finding]:
+    def _judge_host(self, now: int) -> list[Finding | None]:
         """Processes as the table counts them (what a replay has too), and tasks — threads
         included — as the kernel counts them, against the host's pid_max / threads-max."""
         out = []
@@ -199,7 +199,7 @@ class ForkStorm(Detector):
                                      severity, evidence, self._headroom_message(evidence)))
         return out
 
-    def _judge_cgroups(self, now: int) -> list[Finding]:
+    def _judge_cgroups(self, now: int) -> list[Finding | None]:
         out = []
         active = self._forks_since(now - NS) >= ACTIVE_FORKS_PER_S
         for path, pool in self.cgroups.items():
@@ -219,7 +219,7 @@ class ForkStorm(Detector):
                                      severity, evidence, self._headroom_message(evidence)))
         return out
 
-    def _judge_users(self, now: int) -> list[Finding]:
+    def _judge_users(self, now: int) -> list[Finding | None]:
         """RLIMIT_NPROC: a user's processes growing toward the soft limit (root is exempt).
         The table counts processes; the kernel counts the user's threads too, so this errs late."""
         if not self.users:

@@ -134,10 +134,11 @@ class Lineage:
     def _ancestors(self, key: ProcessKey):
         """The member itself, then its fork-time ancestors (a subtree holds its own root)."""
         seen = 0
-        while key is not None and seen < MAX_DEPTH:
-            yield key
+        current: ProcessKey | None = key
+        while current is not None and seen < MAX_DEPTH:
+            yield current
             seen += 1
-            key = self.parent(key)
+            current = self.parent(current)
 
     def subject(self, key: ProcessKey) -> AlertSubject:
         """The culprit as an alert names it: live from the table, else as its first child saw it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from otel_linnix import memcg, procfs
 from otel_linnix.containers import identify
@@ -75,7 +76,7 @@ class OomKillDetector(Detector):
         directory = memcg.directory(rec.memcg) if rec.memcg and rec.memcg != "/" else ""
         if not directory:
             return []
-        found = []
+        found: list[dict[str, Any]] = []
         for pid in limits.cgroup_members(directory, cap=4096):
             if pid == rec.pid:
                 continue

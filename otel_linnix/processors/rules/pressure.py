@@ -50,7 +50,8 @@ class Pressure(Detector):
         self.min_duration = int(parse_duration(rule["min_duration"]) * NS)
         self.totals: dict[str, deque[tuple[int, int]]] = {}
         self.above_since: dict[str, int] = {}
-        self.usage: dict[ProcessKey, deque[tuple[int, int, int]]] = {}
+        #: Per sampled process: (time, CPU ns, RSS, run-queue delay ns), cumulative.
+        self.usage: dict[ProcessKey, deque[tuple[int, int, int, int]]] = {}
         self._ranked: dict[str, tuple[int, list[dict]]] = {}
 
     def observe(self, rec) -> None:

@@ -77,7 +77,7 @@ class RulesProcessor(Processor):
             self.engine.active, self.engine.cooldown_until = old.active, old.cooldown_until
             self.engine.now = old.now
             unchanged = {d.rule["name"]: d for d in old.detectors}
-            self.engine.detectors = [unchanged.get(d.rule["name"]) if unchanged.get(
-                d.rule["name"]) is not None and unchanged[d.rule["name"]].rule == d.rule else d
-                for d in self.engine.detectors]
+            self.engine.detectors = [
+                kept if (kept := unchanged.get(d.rule["name"])) is not None
+                and kept.rule == d.rule else d for d in self.engine.detectors]
         self._log.info("rules reloaded: %d rules", len(rules))

@@ -7,6 +7,7 @@ the intervals of the window, not in one step; then severity follows the time lef
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from otel_linnix.config.types import parse_duration
@@ -19,7 +20,7 @@ NS = 1_000_000_000
 SEVERITY_RANK = {None: 0, **{name: rank for rank, name in enumerate(SEVERITIES, start=1)}}
 
 
-def slope(points: list[tuple[float, float]]) -> float:
+def slope(points: Sequence[tuple[float, float]]) -> float:
     """Least-squares slope of (t, v) points: a trend, robust to one noisy sample."""
     n = len(points)
     mt = sum(t for t, _ in points) / n
@@ -28,7 +29,7 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (v - mv) for t, v in points) / var if var else 0.0
 
 
-def sustained_rise(values: list[float]) -> bool:
+def sustained_rise(values: Sequence[float]) -> bool:
     """A trend, not a burst: it rose in three steps or more (flat steps between them are fine:
     a leak allocating once a second, sampled twice a second), barely ever fell, no single
     step carries half of the rise, and it is still rising (an up step among the last two)."""
@@ -42,7 +43,7 @@ def sustained_rise(values: list[float]) -> bool:
             and ups[-1] >= len(steps) - 2)
 
 
-def rising_run(values: list[float]) -> int:
+def rising_run(values: Sequence[float]) -> int:
     """How many of the last values rose step after step (a bomb's onset: every step up)."""
     run = 1
     while run < len(values) and values[-run] > values[-run - 1]:

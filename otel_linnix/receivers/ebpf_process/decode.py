@@ -61,6 +61,9 @@ class Decoder:
         self._handlers = {EVENT_FORK: self._fork, EVENT_EXEC: self._exec, EVENT_EXIT: self._exit,
                           EVENT_OOM: self._oom}
         self.unknown = 0
+        #: OOM kill records decoded since the receiver last took them (rare: the receiver
+        #: joins cgroup facts into them without a pass over every batch).
+        self.ooms: list[OomKill] = []
 
     def decode(self, raws: Iterable[bytes | memoryview]) -> list[Record]:
         """Records from raw events (bytes, or views into the ring buffer: nothing decoded
@@ -119,6 +122,9 @@ class Decoder:
             parts = [_text(names[i * MEMCG_NAME_LEN:(i + 1) * MEMCG_NAME_LEN])
                      for i in range(limit_level, min(levels & 0xFF, MEMCG_DEPTH))]
             memcg = ("/…" if levels & 0x100 else "") + "/" + "/".join(reversed(parts))
-        return OomKill(pid, start, ts, self._comm(comm), uid, adj, total_vm << 10, anon << 10,
-                       file << 10, shmem << 10, pgtables << 10, memcg,
-                       limit_pages * PAGE_SIZE if limit_pages else 0)
+        rec = OomKill(pid, start, ts, self._comm(comm), uid, adj, total_vm << 10, anon << 10,
+                      file << 10, shmem << 10, pgtables << 10, memcg,
+                      limit_pages * PAGE_SIZE if limit_pages else 0)
+        if len(self.ooms) < 1024:  # bounded, should nobody take them
+            self.ooms.append(rec)
+        return rec

@@ -45,7 +45,9 @@ def pressure_cgroups(cap: int) -> dict[str, str]:
     root = next((r for r in memcg.V2_ROOTS if os.path.exists(f"{r}/cgroup.subtree_control")),
                 None)
     found: dict[str, str] = {}
-    queue = deque([root] if root else [])
+    if root is None:
+        return found
+    queue = deque([root])
     while queue and len(found) < cap:
         try:
             children = sorted(e.path for e in os.scandir(queue.popleft()) if e.is_dir())

@@ -114,8 +114,9 @@ class EbpfProcessReceiver(Receiver):
         table = self._ctx.process_table
         if self._trace_env["enabled"]:
             self._check_traceparents(records)
-        for rec in records:
-            if type(rec) is OomKill:
+        if self._decoder.ooms:  # the decoder notes them: no pass over every batch
+            ooms, self._decoder.ooms = self._decoder.ooms, []
+            for rec in ooms:
                 self._join_oom(rec)
         orphans = table.ingest(records, self._cgroup_of)
         for pid in orphans:  # the kernel re-parented them: learn to whom

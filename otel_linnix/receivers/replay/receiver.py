@@ -52,7 +52,7 @@ def _redacted(rec: Record) -> Record:
     if not argv:
         return rec
     clean = redact_argv(argv)
-    return rec if clean == argv else dataclasses.replace(rec, argv=clean)
+    return rec if clean == argv else dataclasses.replace(rec, argv=clean)  # type: ignore[call-arg,arg-type]
 
 
 class ReplayReceiver(Receiver):
