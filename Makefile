@@ -14,6 +14,7 @@ run: setup
 
 test: setup
 	@.venv/bin/ruff check otel_linnix tests bench scenarios examples
+	@.venv/bin/mypy
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 validate: setup

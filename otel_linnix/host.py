@@ -22,13 +22,14 @@ def _read_first_line(path: str) -> str:
 
 def _realtime_minus_boottime_ns() -> int:
     """Best of a few reads, so a preemption between the two clocks does not skew the offset."""
-    best = None
+    best: tuple[int, int] | None = None
     for _ in range(5):
         t0 = time.clock_gettime_ns(time.CLOCK_REALTIME)
         b = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
         t1 = time.clock_gettime_ns(time.CLOCK_REALTIME)
         if best is None or (t1 - t0) < best[0]:
             best = (t1 - t0, (t0 + t1) // 2 - b)
+    assert best is not None  # the loop ran at least once
     return best[1]
 
 

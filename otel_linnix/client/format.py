@@ -6,11 +6,12 @@ from __future__ import annotations
 def human_bytes(n: int | None) -> str:
     if n is None:
         return "-"
+    value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024:
-            return f"{n:.0f}{unit}"
-        n /= 1024
-    return f"{n:.1f}TiB"
+        if value < 1024:
+            return f"{value:.0f}{unit}"
+        value /= 1024
+    return f"{value:.1f}TiB"
 
 
 def process_table(procs: list[dict]) -> str:

@@ -32,7 +32,7 @@ def labels(alert: Alert, host: HostInfo, extra: dict[str, str]) -> dict[str, str
     return out
 
 
-def annotations(alert: Alert, trace_id: bytes | None, span_id: bytes | None,
+def annotation_map(alert: Alert, trace_id: bytes | None, span_id: bytes | None,
                 trace_url: str) -> dict[str, str]:
     subject = alert.subject
     out = {"summary": alert.message, "description": alert.message}
@@ -61,5 +61,5 @@ def alert_json(alert: Alert, host: HostInfo, extra_labels: dict[str, str], ends_
     """``ends_ns`` (wall clock): when a resolved alert ended, or how long a firing one holds
     without being re-posted."""
     return {"labels": labels(alert, host, extra_labels),
-            "annotations": annotations(alert, trace_id, span_id, trace_url),
+            "annotations": annotation_map(alert, trace_id, span_id, trace_url),
             "startsAt": iso(host.wall_ns(alert.first_seen_ns)), "endsAt": iso(ends_ns)}

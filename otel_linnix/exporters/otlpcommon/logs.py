@@ -7,6 +7,7 @@ alert to the lifetime span it is about.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
@@ -36,7 +37,7 @@ def culprit_attributes(subject) -> dict:
 
 def alert_log(alert: Alert, host: HostInfo, trace: bytes | None) -> LogRecord:
     number, text = _SEVERITY.get(alert.severity, _SEVERITY["warning"])
-    attrs = {
+    attrs: dict[str, Any] = {
         "otel_linnix.alert.id": alert.id, "otel_linnix.alert.rule": alert.rule,
         "otel_linnix.alert.severity": alert.severity, "otel_linnix.alert.state": alert.state,
         "otel_linnix.alert.evidence": json.dumps(alert.evidence, default=str, sort_keys=True),

@@ -28,7 +28,7 @@ def is_linnix(doc: Any) -> bool:
 
 
 def convert(doc: Any, source: str) -> dict[str, list[dict[str, Any]]]:
-    rules = doc.get("rules") if isinstance(doc, dict) else doc
+    rules = (doc.get("rules") if isinstance(doc, dict) else doc) or []
     out, problems = [], []
     for i, raw in enumerate(rules):
         where = f"{source}: rules[{i}]({raw.get('name', '?') if isinstance(raw, dict) else '?'})"

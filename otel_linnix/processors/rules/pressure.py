@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections import deque
+from typing import Any
 
 from otel_linnix import procfs
 from otel_linnix.config.types import parse_duration
@@ -143,7 +144,7 @@ class Pressure(Detector):
 
     def _by_usage(self, now: int) -> list[tuple[int, str, dict]]:
         """Sampled processes by CPU share (cpu) or RSS growth, then RSS (memory)."""
-        rows = []
+        rows: list[tuple[Any, int, str, dict[str, Any]]] = []
         for key, pts in self.usage.items():
             recent = [p for p in pts if p[0] >= now - self.window]
             if len(recent) < 2:
@@ -164,7 +165,7 @@ class Pressure(Detector):
         """The sampled processes that waited longest for a CPU over the window (run-queue
         delay as a share of wall time): the victims of CPU pressure, where the users are its
         cause."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for key, pts in self.usage.items():
             recent = [p for p in pts if p[0] >= now - self.window]
             if len(recent) >= 2 and recent[-1][3] > recent[0][3]:

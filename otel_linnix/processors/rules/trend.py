@@ -17,7 +17,8 @@ NS = 1_000_000_000
 
 
 #: Severities in order, None (nothing found) lowest.
-SEVERITY_RANK = {None: 0, **{name: rank for rank, name in enumerate(SEVERITIES, start=1)}}
+SEVERITY_RANK: dict[str | None, int] = {
+    None: 0, **{name: rank for rank, name in enumerate(SEVERITIES, start=1)}}
 
 
 def slope(points: Sequence[tuple[float, float]]) -> float:

@@ -41,10 +41,13 @@ class CgroupPaths:
 
     def _scan(self) -> None:
         self._last_scan = time.monotonic()
+        root = self.root
+        if root is None:
+            return
         paths: dict[int, str] = {}
-        for dirpath, _dirs, _files in os.walk(self.root):
+        for dirpath, _dirs, _files in os.walk(root):
             try:
-                paths[os.stat(dirpath).st_ino] = dirpath[len(self.root):] or "/"
+                paths[os.stat(dirpath).st_ino] = dirpath[len(root):] or "/"
             except OSError:
                 continue
             if len(paths) >= MAX_ENTRIES:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from otel_linnix.receivers.ebpf_process.contract import (
     EVENT_EXEC,
@@ -58,7 +59,7 @@ class Decoder:
         self._max_args = argv_max_args
         self._max_bytes = argv_max_bytes
         self._comms: dict[bytes, str] = {}
-        self._handlers = {EVENT_FORK: self._fork, EVENT_EXEC: self._exec, EVENT_EXIT: self._exit,
+        self._handlers: dict[int, Callable[[Any], Record]] = {EVENT_FORK: self._fork, EVENT_EXEC: self._exec, EVENT_EXIT: self._exit,
                           EVENT_OOM: self._oom}
         self.unknown = 0
         #: OOM kill records decoded since the receiver last took them (rare: the receiver
