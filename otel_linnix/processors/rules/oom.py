@@ -47,6 +47,12 @@ class OomKillDetector(Detector):
         #: Set by the engine: ids of memory alerts firing for a process key.
         self.predicted_by: Callable[[ProcessKey], list[str]] = lambda key: []
 
+    def observe_many(self, records: list) -> None:
+        """Exits matter only while a kill waits for its victim's exit: else skip the batch."""
+        if self.kills or type(records[0]) is OomKill:
+            for rec in records:
+                self.observe(rec)
+
     def observe(self, rec) -> None:
         if type(rec) is OomKill:
             self._killed(rec)
@@ -77,7 +83,7 @@ class OomKillDetector(Detector):
         if not directory:
             return []
         found: list[dict[str, Any]] = []
-        for pid in limits.cgroup_members(directory, cap=4096):
+        for pid in limits.cgroup_members(directory, cap=1024):  # bounded: /proc reads below
             if pid == rec.pid:
                 continue
             proc = self.table.peek(pid)
