@@ -47,6 +47,12 @@ def _rules_enabled(m: _Mapped, value: Any) -> None:
 
 
 def _rules_path(m: _Mapped, value: Any) -> None:
+    """Linnix's ``path``; it wins over the older ``config_path`` whatever their order."""
+    if m.rules is not None and value:
+        m.rules["rules_file"] = value
+
+
+def _rules_config_path(m: _Mapped, value: Any) -> None:
     if m.rules is not None and value:
         m.rules.setdefault("rules_file", value)
 
@@ -99,7 +105,8 @@ SECTIONS: dict[str, dict[str, Setter | str]] = {
                   "retention_seconds": "no time-windowed history here: exited processes "
                                        "live on as spans in the exporters; ignored",
                   "min_eps_to_enable": "samples are always forwarded; ignored"},
-    "rules": {"enabled": _rules_enabled, "path": _rules_path, "config_path": _rules_path},
+    "rules": {"enabled": _rules_enabled, "path": _rules_path,
+              "config_path": _rules_config_path},
     "reasoner": {"enabled": _llm_enabled, "endpoint": _set("llm", "endpoint"),
                  "model": _set("llm", "model"), "timeout_ms": _set("llm", "timeout", _millis),
                  "window_seconds": "the LLM sees each alert's own evidence window; ignored",
