@@ -62,6 +62,11 @@ class RequestBuilder:
             return self._metrics(records)
         return self._logs(records)
 
+    @property
+    def next_telemetry(self) -> float:
+        """When (monotonic) the agent's own metrics are next due."""
+        return self._next_telemetry
+
     def traces(self, spans: list[bytes]) -> EncodedTraces | None:
         if not spans:
             return None

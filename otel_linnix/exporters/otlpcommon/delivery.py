@@ -90,6 +90,12 @@ class Delivery:
                    f"spooling, retry in {delay:.1f}s")
         self._to_spool(signal, payload, spans)
 
+    def next_retry(self) -> float:
+        """When (monotonic) the spool is next due for a replay; inf with nothing spooled."""
+        if self.spool is None or not self.spool.bytes:
+            return float("inf")
+        return self._backoff.until
+
     def replay_spool(self) -> None:
         """Send spooled requests oldest-first, once the backoff allows (bounded per call so
         new data is not starved)."""

@@ -23,6 +23,10 @@ from otel_linnix.exporters.otlpcommon.spool import Spool
 from otel_linnix.host import boot_ns_now
 from otel_linnix.records import Record
 
+#: An idle worker wakes at least this often, and waits at least this long between duties (a
+#: spool being drained goes on at once only when records arrive).
+MAX_IDLE_S, MIN_IDLE_S = 5.0, 0.02
+
 
 class OTLPExporter(Exporter):
     def __init__(self, settings: CreateSettings, config: dict, sender_factory) -> None:
@@ -110,12 +114,24 @@ class OTLPExporter(Exporter):
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._queue.wait_batch(self._batch_timeout, self._batch_max)
+            self._queue.wait_batch(self._batch_timeout, self._batch_max, self._until_duty())
             self._batch(self._queue.take())
             self._delivery.replay_spool()
             self._own_metrics()
             self._aged_spans()
             self._queue.done()
+
+    def _until_duty(self) -> float:
+        """Seconds an idle worker may sleep: until its own metrics, the next aged-span check or
+        the next spool replay is due (a record arriving, or shutdown, wakes it at once). An idle
+        agent's exporter then wakes about once a second, not at every batch timeout."""
+        signals = self._queue.signals
+        due = [self._delivery.next_retry()]
+        if Signal.METRICS in signals:
+            due.append(self._builder.next_telemetry)
+        if self._max_age_ns and Signal.TRACES in signals:
+            due.append(self._next_aged)
+        return min(max(MIN_IDLE_S, min(due) - time.monotonic()), MAX_IDLE_S)
 
     def _batch(self, items: list[Item]) -> None:
         """One request per signal per ``batch.max_size`` records (keeps requests well under

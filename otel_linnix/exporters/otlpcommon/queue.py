@@ -39,12 +39,13 @@ class SendingQueue:
             self._cond.notify_all()
             return True
 
-    def wait_batch(self, timeout: float, max_records: int) -> None:
-        """Wait for the first item, then up to ``timeout`` more (or ``max_records``): one
-        request per receiver batch would cost a round trip per few spans."""
+    def wait_batch(self, timeout: float, max_records: int, idle: float | None = None) -> None:
+        """Wait for the first item (at most ``idle``, default ``timeout``), then up to
+        ``timeout`` more (or ``max_records``): one request per receiver batch would cost a
+        round trip per few spans."""
         with self._cond:
-            if not self._items:
-                self._cond.wait(timeout)
+            if not self._items and not self.closed:
+                self._cond.wait(timeout if idle is None else idle)
             if not self._items:
                 return
             deadline = time.monotonic() + timeout
