@@ -19,17 +19,12 @@ _V1_UNLIMITED = 1 << 60
 MAX_CGROUPS = 4096
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError:
-        return None
-
-
-def _v2_root() -> str | None:
+def v2_root() -> str | None:
+    """Where the cgroup v2 hierarchy is mounted (the hybrid layout's /sys/fs/cgroup/unified
+    first), or None."""
     for root in V2_ROOTS:
-        if os.path.exists(f"{root}/cgroup.subtree_control"):
+        if os.path.exists(f"{root}/cgroup.procs") and \
+                os.path.exists(f"{root}/cgroup.subtree_control"):
             return root
     return None
 
@@ -45,14 +40,14 @@ def directory(path: str) -> str:
     """The directory of a memory cgroup given by its path ("" when there is none)."""
     if os.path.isdir(V1_ROOT):
         return V1_ROOT + path.rstrip("/")
-    v2 = _v2_root()
+    v2 = v2_root()
     return v2 + path.rstrip("/") if v2 else ""
 
 
 def limit_bytes(cgroup_dir: str) -> int:
     """The cgroup's memory limit, 0 when it has none."""
     for name in ("memory.max", "memory.limit_in_bytes"):
-        text = _read(f"{cgroup_dir}/{name}")
+        text = procfs.read_text(f"{cgroup_dir}/{name}")
         if text is not None:
             value = text.strip()
             return int(value) if value.isdigit() and int(value) < _V1_UNLIMITED else 0
@@ -70,20 +65,20 @@ def _field(text: str | None, name: str) -> int | None:
 def oom_kills(cgroup_dir: str) -> int | None:
     """Processes the OOM killer killed in this cgroup (v2 memory.events, v1 memory.oom_control;
     None: not a memory cgroup, or a kernel without the counter)."""
-    found = _field(_read(f"{cgroup_dir}/memory.events"), "oom_kill")
+    found = _field(procfs.read_text(f"{cgroup_dir}/memory.events"), "oom_kill")
     if found is None:
-        found = _field(_read(f"{cgroup_dir}/memory.oom_control"), "oom_kill")
+        found = _field(procfs.read_text(f"{cgroup_dir}/memory.oom_control"), "oom_kill")
     return found
 
 
 def host_oom_kills() -> int:
     """OOM kills on the host since boot (/proc/vmstat)."""
-    return _field(_read("/proc/vmstat"), "oom_kill") or 0
+    return _field(procfs.read_text("/proc/vmstat"), "oom_kill") or 0
 
 
 def limited_cgroups(cap: int = 256) -> dict[str, str]:
     """Memory cgroups that have a limit, as path → directory (bounded)."""
-    root = V1_ROOT if os.path.isdir(V1_ROOT) else _v2_root()
+    root = V1_ROOT if os.path.isdir(V1_ROOT) else v2_root()
     found: dict[str, str] = {}
     if root is None:
         return found

@@ -88,6 +88,15 @@ def read_exe(pid: int) -> str:
         return ""
 
 
+def read_text(path: str) -> str | None:
+    """A small kernel file (cgroup, PSI, vmstat), whole; None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, ValueError):
+        return None
+
+
 def _cgroup_lines(pid: int) -> list[tuple[str, list[str], str]]:
     """/proc/PID/cgroup as (hierarchy id, controllers, path) rows; [] when gone."""
     try:

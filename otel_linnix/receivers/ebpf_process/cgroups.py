@@ -10,21 +10,14 @@ from __future__ import annotations
 import os
 import time
 
-_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+from otel_linnix.memcg import v2_root
+
 MAX_ENTRIES = 65536
-
-
-def _v2_root() -> str | None:
-    for root in _ROOTS:
-        if os.path.exists(f"{root}/cgroup.controllers") or os.path.exists(f"{root}/cgroup.procs"):
-            if os.path.exists(f"{root}/cgroup.subtree_control"):
-                return root
-    return None
 
 
 class CgroupPaths:
     def __init__(self, min_rescan_s: float = 1.0) -> None:
-        self.root = _v2_root()
+        self.root = v2_root()
         self._paths: dict[int, str] = {}
         self._min_rescan = min_rescan_s
         self._last_scan = 0.0

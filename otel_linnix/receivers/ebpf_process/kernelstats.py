@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections import deque
 
-from otel_linnix import memcg
+from otel_linnix import memcg, procfs
 from otel_linnix.records import PressureSample
 from otel_linnix.telemetry import Telemetry
 
@@ -31,24 +31,18 @@ def parse_pressure(text: str) -> tuple[int, int] | None:
     return (totals["some"], totals["full"]) if text.strip() else None
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except (OSError, ValueError):
-        return None
-
-
 def pressure_cgroups(cap: int) -> dict[str, str]:
     """cgroup v2 groups with PSI files, as path → directory, shallowest first (breadth-first:
-    the top-level slices and pods before their leaves; bounded)."""
-    root = next((r for r in memcg.V2_ROOTS if os.path.exists(f"{r}/cgroup.subtree_control")),
-                None)
+    the top-level slices and pods before their leaves; bounded, in groups found and in
+    directories visited)."""
+    root = memcg.v2_root()
     found: dict[str, str] = {}
     if root is None:
         return found
     queue = deque([root])
-    while queue and len(found) < cap:
+    visited = 0
+    while queue and len(found) < cap and visited < memcg.MAX_CGROUPS:
+        visited += 1
         try:
             children = sorted(e.path for e in os.scandir(queue.popleft()) if e.is_dir())
         except OSError:
@@ -110,7 +104,7 @@ class KernelStats:
                    *((path, f"{d}/{{}}.pressure") for path, d in self._pressure_dirs.items())]
         for cgroup, pattern in sources:
             for resource in RESOURCES:
-                text = _read(pattern.format(resource))
+                text = procfs.read_text(pattern.format(resource))
                 parsed = parse_pressure(text) if text else None
                 if parsed is None:
                     continue
