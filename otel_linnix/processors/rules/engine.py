@@ -57,7 +57,6 @@ class Engine:
         for det in self.detectors:
             for kind in det.wants:
                 self._by_type.setdefault(kind, []).append(det)
-        for det in self.detectors:
             if isinstance(det, oom.OomKillDetector):
                 det.predicted_by = self._memory_alerts_of
         self.active: dict[tuple[str, tuple], _Active] = {}

@@ -48,6 +48,8 @@ class Pressure(Detector):
         super().__init__(rule, table, lineage)
         self.resource = rule["resource"]
         self.kind = rule["kind"]
+        if self.resource == "io":  # its users are read from /proc (D state), not from samples
+            self.wants = (PressureSample,)
         self.min_duration = int(parse_duration(rule["min_duration"]) * NS)
         self.totals: dict[str, deque[tuple[int, int]]] = {}
         self.above_since: dict[str, int] = {}
