@@ -145,6 +145,7 @@ class ForkStorm(Detector):
         self.above_since: int | None = None
         self.departing = False
         self._scanned = -RESCAN_NS
+        self._burst_since_scan = False
 
     def observe_many(self, records):
         if not self.scope.everything:
@@ -238,10 +239,14 @@ class ForkStorm(Detector):
         return out
 
     def _rescan(self, now: int) -> None:
-        busy = self._forks_since(now - NS) >= BUSY_FORKS_PER_S
-        if now - self._scanned < (BUSY_RESCAN_NS if busy else RESCAN_NS):
+        # a burst seen while the next scan was not yet due is remembered: a bomb that fills a
+        # fresh cgroup within a second of the last scan stops forking (fork fails), so "busy
+        # now" alone would leave that cgroup unseen until the quiet rescan, 10 s later
+        self._burst_since_scan |= self._forks_since(now - NS) >= BUSY_FORKS_PER_S
+        if now - self._scanned < (BUSY_RESCAN_NS if self._burst_since_scan else RESCAN_NS):
             return
         self._scanned = now
+        self._burst_since_scan = False
         self._rescan_users()
         found = limits.limited_pids_cgroups()
         for path, limit in found.items():

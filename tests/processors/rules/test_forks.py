@@ -177,3 +177,27 @@ def test_a_users_processes_growing_toward_rlimit_nproc(ctx, monkeypatch):
     fired = fork_alerts(feed(proc, ctx, tree.records(), poll_ns=POLL_NS))
     assert fired and fired[0].evidence["pool"] == "user 1000 RLIMIT_NPROC", fired
     assert fired[0].subject.pid == worker and fired[0].severity == "critical"
+
+
+def test_a_cgroup_filled_by_a_burst_just_after_a_scan_is_found_within_a_second(ctx, tmp_path,
+                                                                                 monkeypatch):
+    """A bomb in a fresh cgroup reaches pids.max, then stops forking (fork fails): the burst
+    must still bring the next scan forward, not leave the cgroup to the quiet 10 s rescan."""
+    cgroups: dict[str, int] = {}
+    monkeypatch.setattr(limits, "limited_pids_cgroups", lambda: dict(cgroups))
+    monkeypatch.setattr(limits, "pids_current", lambda path: 300)
+    proc = make(ctx, "rules:\n  - {name: fork_storm, type: fork_storm}\n", tmp_path)
+    storm_rule = proc.engine.detectors[0]
+    tree = ProcessTreeBuilder()
+    shell = tree.spawn(comm="bash")
+    feed(proc, ctx, tree.records(), poll_ns=POLL_NS)  # the first scan: no cgroup yet
+    cgroups["/sys/fs/cgroup/pids/bomb"] = 300
+    start = len(tree.records())
+    for _ in range(300):  # 300 forks in 0.3 s, then nothing (the cgroup is full)
+        tree.advance(NS // 1000)
+        tree.spawn(shell, comm="bash")
+    for _ in range(4):  # sparse records (samples every second or so) carry the clock on
+        tree.advance(NS * 11 // 10)
+        tree.exit(tree.spawn(1, comm="cron"))
+    feed(proc, ctx, tree.records()[start:], poll_ns=POLL_NS)
+    assert "/sys/fs/cgroup/pids/bomb" in storm_rule.cgroups
