@@ -31,6 +31,9 @@ from otel_linnix.records import (
 from otel_linnix.telemetry import Telemetry
 
 DEFAULT_CAPACITY = 65536
+#: Exited lifetimes remembered: at a fork bomb's 10,000 exits a second, the last 6 s or more,
+#: long enough to walk a bomb's members up to the shell that started it.
+DEFAULT_EXITED_CAPACITY = 131072
 
 
 @dataclass(slots=True)
@@ -95,14 +98,14 @@ class ProcessTable:
     """Bounded map of live processes with a pid index and a children index."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, telemetry: Telemetry | None = None,
-                 exited_capacity: int = 65536):
+                 exited_capacity: int = DEFAULT_EXITED_CAPACITY):
         self.capacity = capacity
         self._procs: OrderedDict[ProcessKey, Process] = OrderedDict()
-        #: Recently exited lifetimes → their tree root, oldest first (bounded, like Tetragon's
-        #: process cache keeps exited entries a while): late children, late alerts and the
-        #: exporters, which run behind the table, still find the tree a lifetime belonged to.
-        self._exited: dict[ProcessKey, ProcessKey] = {}
-        self._exited_old: dict[ProcessKey, ProcessKey] = {}
+        #: Recently exited lifetimes, as they were at exit (bounded, like Tetragon's process
+        #: cache keeps exited entries a while): late children, late alerts, the exporters (which
+        #: run behind the table) and a fork storm's culprit, often long gone, are still found.
+        self._exited: dict[ProcessKey, Process] = {}
+        self._exited_old: dict[ProcessKey, Process] = {}
         self._exited_capacity = exited_capacity
         self._by_pid: dict[int, ProcessKey] = {}
         self._children: dict[int, set[int]] = {}
@@ -224,9 +227,13 @@ class ProcessTable:
         the exe / argv / cgroup the table knew). Returns the children it orphaned."""
         key = (rec.pid, rec.start_ns // NS_PER_TICK)
         proc = self._procs.get(key)
-        if proc is None:
+        if proc is None:  # its start was never seen: what its exit record says is all there is
             rec.tree_root = self._tree_root_for(rec.ppid, key, rec.parent_start_ns)
-            self._remember_exit(key, rec)
+            self._remember_exit(key, Process(
+                rec.pid, rec.ppid, rec.start_ns, rec.parent_start_ns, rec.ppid, rec.uid, rec.gid,
+                rec.comm, rec.exe, rec.argv, rec.argv_truncated, rec.cgroup_id, rec.cgroup_path,
+                _container_of(rec.cgroup_path) if rec.cgroup_path else "", rec.exec_count,
+                rec.fork_seen, rec.tree_root))
             return None
         rec.tree_root = proc.tree_root
         rec.trace_ctx = proc.trace_ctx
@@ -236,7 +243,7 @@ class ProcessTable:
             rec.exe, rec.argv, rec.argv_truncated = proc.exe, proc.argv, proc.argv_truncated
             rec.cgroup_path = proc.cgroup_path
         kids = self._children.pop(rec.pid, None)
-        self._remember_exit(key, rec)
+        self._remember_exit(key, proc)
         self._drop(key)
         if kids:
             # Orphans: the kernel re-parents them to a subreaper or init; until the receiver
@@ -248,17 +255,18 @@ class ProcessTable:
                     self._children.setdefault(1, set()).add(child_pid)
         return kids
 
-    def _remember_exit(self, key: ProcessKey, rec: ProcessExit) -> None:
+    def _remember_exit(self, key: ProcessKey, proc: Process) -> None:
         """Two generations of plain dicts: an insert per exit costs a tenth of an OrderedDict's
-        insert-and-evict, and at most ``exited_capacity`` entries are kept."""
+        insert-and-evict, and at most ``exited_capacity`` entries are kept. The object is the
+        one the table held (nothing writes to it once it has exited), not a copy."""
         exited = self._exited
-        exited[key] = rec.tree_root
+        exited[key] = proc
         if len(exited) >= self._exited_capacity // 2:
             self._exited_old, self._exited = exited, {}
 
     def _exited_root(self, key: ProcessKey) -> ProcessKey | None:
-        found = self._exited.get(key)
-        return found if found is not None else self._exited_old.get(key)
+        found = self._exited.get(key) or self._exited_old.get(key)
+        return found.tree_root if found is not None else None
 
     def _sample(self, rec: ProcessSample) -> None:
         proc = self._procs.get(rec.key)
@@ -318,6 +326,15 @@ class ProcessTable:
         which reads per record what the receiver wrote just before on that thread. Read-only."""
         key = self._by_pid.get(pid)
         return self._procs.get(key) if key is not None else None
+
+    def recall(self, key: ProcessKey) -> Process | None:
+        """A live or recently exited lifetime, not a copy: like ``peek``, only for the
+        pipeline's own thread. An exited one is as it was at exit; its ``original_ppid`` and
+        ``parent_start_ns`` name its fork-time parent, which ``recall`` may find in turn."""
+        proc = self._procs.get(key)
+        if proc is not None:
+            return proc
+        return self._exited.get(key) or self._exited_old.get(key)
 
     def get(self, pid: int) -> Process | None:
         with self._lock:

@@ -80,3 +80,38 @@ def test_a_fork_fills_every_field_of_the_process_from_the_record_and_its_parent(
             child.tree_root, child.last_sample) == \
         (51, 50, 50, 3 * 10**9, 10**9, 9, 10, "app", "/bin/app", ("app", "-x"), False, 3, "/a",
          0, True, (50, 100), None)
+
+
+def test_exited_lifetimes_are_recalled_as_they_were_at_exit_within_the_bound():
+    tree = ProcessTreeBuilder()
+    shell = tree.spawn(1, comm="bash", exe="/bin/bash", argv=("bash",))
+    child = tree.spawn(shell, comm="bash")
+    tree.exec(child, "/usr/bin/make", ("make", "-j2"))
+    grandchild = tree.spawn(child, comm="make")
+    tree.exit(child)
+    tree.exit(shell)
+    table = ProcessTable(exited_capacity=8)
+    table.apply(tree.records())
+    assert table.recall((grandchild, 0)) is None  # a lifetime never seen
+    by_pid = {r.pid: r for r in tree.records() if isinstance(r, ProcessStart)}
+    key = (child, by_pid[child].start_ns // NS_PER_TICK)
+    recalled = table.recall(key)
+    assert table.get(child) is None and recalled is not None  # gone from the live table only
+    assert (recalled.exe, recalled.argv) == ("/usr/bin/make", ("make", "-j2"))  # as at exit
+    assert (recalled.original_ppid, recalled.parent_start_ns) == (shell, by_pid[shell].start_ns)
+    assert table.recall((shell, by_pid[shell].start_ns // NS_PER_TICK)).exe == "/bin/bash"
+    assert table.tree_root_of(key) == table.get(grandchild).tree_root
+
+    # an exit whose start was never seen is remembered from what its record says
+    table.apply([ProcessExit(900, child, 5 * NS_PER_TICK, by_pid[child].start_ns,
+                             6 * NS_PER_TICK, 0, 0, "late", exe="/bin/true")])
+    late = table.recall((900, 5))
+    assert (late.exe, late.original_ppid, late.comm) == ("/bin/true", child, "late")
+
+    # bounded: two generations of at most half the capacity each
+    for pid in range(2000, 2020):
+        table.apply([ProcessExit(pid, 1, pid * NS_PER_TICK, 0, pid * NS_PER_TICK + 1, 0, 0,
+                                 "x")])
+    remembered = [pid for pid in range(2000, 2020) if table.recall((pid, pid))]
+    assert 4 <= len(remembered) < 8 and remembered == list(range(2020 - len(remembered), 2020))
+    assert table.recall(key) is None

@@ -19,7 +19,7 @@ from otel_linnix.processors.rules.detectors import NS, Detector, Finding
 from otel_linnix.processors.rules.lineage import Lineage
 from otel_linnix.processors.rules.trend import SEVERITY_RANK
 from otel_linnix.proctable import ProcessTable
-from otel_linnix.records import Alert, ProcessExit, ProcessKey, ProcessStart, record_time
+from otel_linnix.records import Alert, ProcessKey, record_time
 
 DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
              "short_job_flood": detectors.ShortJobFlood, "runaway_tree": forks.RunawayTree,
@@ -43,16 +43,12 @@ class _Active:
 
 class Engine:
     def __init__(self, rules: list[dict], table: ProcessTable,
-                 watch: Callable[[ProcessKey], None], lineage: Lineage | None = None) -> None:
+                 watch: Callable[[ProcessKey], None]) -> None:
         """``watch`` asks the receiver's sampler to sample a process every interval (a rule
         that judges its samples found it): the one call that goes upstream, named here."""
         self._watch = watch
-        #: Fork-time links: only kept when a rule names culprits by lineage.
-        self.lineage = lineage or Lineage(table)
-        self.detectors: list[Detector] = [DETECTORS[r["type"]](r, table, self.lineage)
-                                          for r in rules]
-        self._lineage_used = any(isinstance(d, (forks.ForkStorm, forks.RunawayTree))
-                                 for d in self.detectors)
+        lineage = Lineage(table)
+        self.detectors: list[Detector] = [DETECTORS[r["type"]](r, table, lineage) for r in rules]
         self._by_type: dict[type, list[Detector]] = {}
         for det in self.detectors:
             for kind in det.wants:
@@ -72,11 +68,6 @@ class Engine:
             if group is None:
                 group = groups[kind] = []
             group.append(rec)
-        if self._lineage_used:
-            if ProcessStart in groups:
-                self.lineage.observe_starts(groups[ProcessStart])
-            if ProcessExit in groups:
-                self.lineage.observe_exits(groups[ProcessExit])
         for kind, group in groups.items():
             for det in self._by_type.get(kind, ()):
                 det.observe_many(group)

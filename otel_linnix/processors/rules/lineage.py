@@ -3,85 +3,29 @@
 A shell fork bomb (``b(){ b|b& }; b``) re-parents every generation to init within
 milliseconds, and the shell that started it exits at once: the live tree is flat, and the
 table's ``tree_root`` is the host's top-level ancestor. Only the fork-time links name the
-shell, so they are kept here for exited lifetimes too — two bounded generations of plain dicts
-(an insert per fork, nothing else on the hot path) — with what the table knew of each parent
-when its first child was seen (its exe and argv, gone from the table once it exits).
+shell. The process table keeps them, for exited lifetimes too (``ProcessTable.recall``): this
+module only walks them, and keeps nothing of its own.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from otel_linnix.proctable import ProcessTable
 from otel_linnix.records import NS_PER_TICK, AlertSubject, ProcessKey, process_key
 from otel_linnix.redact import redact_argv
 
-DEFAULT_CAPACITY = 131072
 #: A walk up the lineage stops here (a long-running bomb is thousands of generations deep).
 MAX_DEPTH = 2048
 #: At most this many members are walked when naming a culprit.
 MAX_MEMBERS = 512
 
 
-@dataclass(frozen=True, slots=True)
-class Ancestor:
-    comm: str
-    exe: str
-    argv: tuple[str, ...]
-    cgroup_path: str
-    container_id: str
-
-
 class Lineage:
-    def __init__(self, table: ProcessTable, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, table: ProcessTable) -> None:
         self.table = table
-        self.capacity = capacity
-        self._links: dict[ProcessKey, ProcessKey] = {}
-        self._links_old: dict[ProcessKey, ProcessKey] = {}
-        self._parents: dict[ProcessKey, Ancestor] = {}
-        self._parents_old: dict[ProcessKey, Ancestor] = {}
-        #: Parents already gone from the table when their first child was seen (the table
-        #: applies a whole batch first): their exit record, which carries exe and argv, names them.
-        self._unnamed: dict[ProcessKey, None] = {}
-
-    def observe_starts(self, starts: list) -> None:
-        links, parents, peek = self._links, self._parents, self.table.peek
-        last_parent = None
-        for rec in starts:
-            if rec.ppid <= 2:
-                continue
-            parent_key = process_key(rec.ppid, rec.parent_start_ns)
-            links[process_key(rec.pid, rec.start_ns)] = parent_key
-            if parent_key != last_parent and parent_key not in parents:
-                proc = peek(rec.ppid)
-                if proc is not None and proc.key == parent_key:
-                    parents[parent_key] = Ancestor(proc.comm, proc.exe, proc.argv,
-                                                   proc.cgroup_path, proc.container_id)
-                else:
-                    if len(self._unnamed) >= 4096:  # bounded: the oldest never exited in view
-                        self._unnamed.clear()
-                    self._unnamed[parent_key] = None
-            last_parent = parent_key
-        if len(links) >= self.capacity // 2:
-            self._links_old, self._links = links, {}
-        if len(parents) >= self.capacity // 2:
-            self._parents_old, self._parents = parents, {}
-
-    def observe_exits(self, exits: list) -> None:
-        unnamed = self._unnamed
-        if not unnamed:
-            return
-        for rec in exits:
-            key = process_key(rec.pid, rec.start_ns)
-            if key in unnamed:
-                del unnamed[key]
-                self._parents[key] = Ancestor(rec.comm, rec.exe, rec.argv, rec.cgroup_path, "")
 
     def parent(self, key: ProcessKey) -> ProcessKey | None:
-        found = self._links.get(key) or self._links_old.get(key)
-        if found is not None:
-            return found
-        proc = self.table.get_key(key)  # seeded from /proc: its fork was never seen
+        """The fork-time parent (live, exited or beyond the table's memory); None under init."""
+        proc = self.table.recall(key)
         if proc is not None and proc.original_ppid > 2 and proc.parent_start_ns:
             return process_key(proc.original_ppid, proc.parent_start_ns)
         return None
@@ -125,11 +69,8 @@ class Lineage:
         return key
 
     def _image(self, key: ProcessKey) -> tuple[str, tuple[str, ...]]:
-        proc = self.table.peek(key[0])
-        if proc is not None and proc.key == key:
-            return proc.exe, proc.argv
-        seen = self._parents.get(key) or self._parents_old.get(key)
-        return (seen.exe, seen.argv) if seen is not None else ("", ())
+        proc = self.table.recall(key)
+        return (proc.exe, proc.argv) if proc is not None else ("", ())
 
     def _ancestors(self, key: ProcessKey):
         """The member itself, then its fork-time ancestors (a subtree holds its own root)."""
@@ -141,17 +82,11 @@ class Lineage:
             current = self.parent(current)
 
     def subject(self, key: ProcessKey) -> AlertSubject:
-        """The culprit as an alert names it: live from the table, else as its first child saw it."""
-        proc = self.table.get_key(key)
-        if proc is not None:
-            return subject_from(proc)
-        seen = self._parents.get(key) or self._parents_old.get(key)
-        start_ns = key[1] * NS_PER_TICK
-        if seen is None:
-            return AlertSubject(pid=key[0], start_ns=start_ns)
-        return AlertSubject(pid=key[0], start_ns=start_ns, comm=seen.comm, exe=seen.exe,
-                            container_id=seen.container_id, cgroup_path=seen.cgroup_path,
-                            argv=bounded_argv(seen.argv))
+        """The culprit as an alert names it: as the table knows it, live or at its exit."""
+        proc = self.table.recall(key)
+        if proc is None:
+            return AlertSubject(pid=key[0], start_ns=key[1] * NS_PER_TICK)
+        return subject_from(proc)
 
 
 def subject_from(proc) -> AlertSubject:

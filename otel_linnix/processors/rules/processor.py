@@ -57,8 +57,8 @@ class RulesProcessor(Processor):
                                                      f"{rule['name']}.baseline.json")
         return rules
 
-    def _engine(self, rules: list[dict], lineage=None) -> Engine:
-        return Engine(rules, self._ctx.process_table, self._ctx.watched.watch, lineage)
+    def _engine(self, rules: list[dict]) -> Engine:
+        return Engine(rules, self._ctx.process_table, self._ctx.watched.watch)
 
     def shutdown(self, timeout: float = 5.0) -> None:
         with self._lock:
@@ -72,7 +72,7 @@ class RulesProcessor(Processor):
             raise
         with self._lock:
             old = self.engine
-            self.engine = self._engine(rules, old.lineage)
+            self.engine = self._engine(rules)
             # keep what is firing, and the detectors' state for rules that did not change
             self.engine.active, self.engine.cooldown_until = old.active, old.cooldown_until
             self.engine.now = old.now
