@@ -196,3 +196,6 @@ class Factory:
     description: str = ""
     #: Extra checks JSON Schema cannot express; raise ValueError with a message.
     validate: Callable[[dict[str, Any]], None] | None = None
+    #: Settings this type no longer takes → where they went. A config still setting one is
+    #: warned (naming the new place) and the setting ignored, rather than refused.
+    moved: dict[str, str] = field(default_factory=dict)

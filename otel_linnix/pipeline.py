@@ -77,8 +77,12 @@ class PipelineHead:
                 self._errors.add(1, (("component", proc.id),))
                 self._log.error(proc.id, "processor %s failed on a batch in pipeline %s "
                                 "(batch passed on unprocessed)", proc.id, self.name)
-        if not records:
-            return
+        if records:
+            self.deliver(records)
+
+    def deliver(self, records: Sequence[Record]) -> None:
+        """To the exporters alone: also for data the service makes itself (the agent's own
+        metrics), on a clock of its own, which the processors must not judge."""
         for exporter_id, exporter in self._exporters:
             try:
                 exporter.consume(self.signal, records)

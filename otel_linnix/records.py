@@ -200,6 +200,46 @@ class PressureSample:
 
 
 @dataclass(slots=True)
+class ProcessRunning:
+    """A lifetime still going at ``ts_ns``, reported by its receiver once: when it has run
+    longer than ``unfinished_after``, or else when the agent stops. Exporters make it a span
+    marked unfinished, with the ids its final span will have, so a long-lived process is seen
+    before it exits."""
+
+    pid: int
+    ppid: int
+    start_ns: int
+    parent_start_ns: int
+    ts_ns: int
+    uid: int
+    gid: int
+    comm: str
+    exe: str = ""
+    argv: tuple[str, ...] = ()
+    cgroup_path: str = ""
+    fork_seen: bool = True
+    tree_root: ProcessKey = field(default=(0, 0), compare=False)
+    trace_ctx: TraceCtx | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> ProcessKey:
+        return process_key(self.pid, self.start_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentTelemetry:
+    """The agent's own metrics (its counters and gauges, ``telemetry.MetricPoint`` values),
+    made by the service every ``service.telemetry.metrics.interval`` and handed to the metrics
+    pipelines' exporters. Unlike every other record's, its times are wall clock (Unix ns): they
+    are about this agent now, also while it replays a recording made elsewhere."""
+
+    time_unix_ns: int
+    #: When the agent started: the start of its counters.
+    start_time_unix_ns: int
+    points: tuple[Any, ...]
+
+
+@dataclass(slots=True)
 class AlertSubject:
     """What an alert is about: one process (pid set) or the host (pid 0)."""
 
@@ -233,7 +273,7 @@ class Alert:
 
 
 Record = (ProcessStart | ProcessExec | ProcessExit | ProcessSample | OomKill | PressureSample
-          | Alert)
+          | ProcessRunning | AgentTelemetry | Alert)
 
 #: Alert severities, lowest first: the one definition (rules files, ranks, log levels use it).
 SEVERITIES = ("info", "warning", "critical")

@@ -3,7 +3,9 @@
 Start order follows the Collector: extensions, then exporters, processors, receivers (so nothing
 is ever handed to a component that is not running). Shutdown is the reverse: receivers stop
 first and flush what they hold, processors next, exporters last with what remains of the
-drain deadline, extensions at the very end.
+drain deadline, extensions at the very end. The service itself is the source of the agent's
+own metrics (``selftelemetry``): they start with the receivers and send their last snapshot
+once the receivers have stopped.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from otel_linnix.component import (
     Kind,
     Processor,
     Receiver,
+    Signal,
 )
 from otel_linnix.config import Config
 from otel_linnix.config.types import parse_duration
 from otel_linnix.host import HostInfo
 from otel_linnix.pipeline import PipelineHead, ReceiverFanout, SharedProcessor
+from otel_linnix.selftelemetry import SelfTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class Service:
         self.context.host = recorded_host(config) or self.context.host
         self.components: dict[tuple[Kind, str], Component] = {}
         self._started: list[tuple[Kind, str]] = []
+        self._self_telemetry: SelfTelemetry | None = None
         self._stop_requested = threading.Event()
         self._shutdown_done = False
         self._lock = threading.Lock()
@@ -90,12 +95,18 @@ class Service:
         shared = {cid: SharedProcessor(cid, comp) for (kind, cid), comp in self.components.items()
                   if kind == Kind.PROCESSOR and isinstance(comp, Processor)}
         heads_by_receiver: dict[str, list[PipelineHead]] = {}
+        metrics_heads = []
         for p in self.config.pipelines:
             exporters = [(cid, self._get(Kind.EXPORTER, cid, Exporter)) for cid in p.exporters]
             head = PipelineHead(p.name, p.signal, [shared[c] for c in p.processors], exporters,
                                 telemetry)
             for rid in p.receivers:
                 heads_by_receiver.setdefault(rid, []).append(head)
+            if p.signal is Signal.METRICS:
+                metrics_heads.append(head)
+        self._self_telemetry = SelfTelemetry(
+            telemetry, metrics_heads,
+            parse_duration(self.config.service["telemetry"]["metrics"]["interval"]))
         for rid, heads in heads_by_receiver.items():
             receiver = self._get(Kind.RECEIVER, rid, Receiver)
             receiver.consumer = ReceiverFanout(heads, self.context.bus, telemetry, rid)
@@ -124,6 +135,8 @@ class Service:
                     self.shutdown()
                     raise ServiceError(f"{kind.value}.{key[1]}: failed to start: {exc}") from exc
                 self._started.append(key)
+        if self._self_telemetry is not None:
+            self._self_telemetry.start()
         self.context.ready.set()
         log.info("otel-linnix started: %d pipelines, %d components",
                  len(self.config.pipelines), len(self.components))
@@ -141,6 +154,8 @@ class Service:
         for kind in _STOP_ORDER:
             for key in [k for k in self._started if k[0] == kind]:
                 self._stop_one(key, deadline)
+            if kind is Kind.RECEIVER and self._self_telemetry is not None:
+                self._self_telemetry.stop()  # its last snapshot counts all that was received
         self._started.clear()
 
     def _stop_one(self, key: tuple[Kind, str], deadline: float) -> None:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from otel_linnix.testing.bpfcheck import bpf_unavailable_reason
+
+# What agents started by the tests keep (spools, learned baselines, which running processes
+# were reported) goes to a scratch directory, never into the machine's own state directory;
+# agents in subprocesses inherit it.
+os.environ.setdefault("OTEL_LINNIX_STATE_DIR", tempfile.mkdtemp(prefix="otel-linnix-tests-"))
 
 
 def pytest_collection_modifyitems(config, items):

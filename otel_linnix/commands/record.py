@@ -55,7 +55,11 @@ def record(args) -> int:
         receiver: Any = FACTORY.create(CreateSettings("ebpf_process", ctx,
                                                       logging.getLogger("record")),
                                   deep_merge(FACTORY.defaults,
-                                             {"sample_interval": args.sample_interval}))
+                                             {"sample_interval": args.sample_interval,
+                                              # a recording holds what happened; a replay
+                                              # reports the processes still running itself
+                                              "unfinished_after": 0,
+                                              "unfinished_at_shutdown": False}))
         receiver.consumer = consumer
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())

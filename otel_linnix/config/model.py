@@ -46,7 +46,8 @@ class Config:
         return self.components[(kind, component_id)]
 
 
-def _build_component(kind: Kind, cid: str, raw: Any, problems: list) -> ComponentSpec | None:
+def _build_component(kind: Kind, cid: str, raw: Any, problems: list, warnings: list
+                     ) -> ComponentSpec | None:
     path = (kind.value, cid)
     if not _ID.match(cid):
         problems.append((format_path(path), "component ids are type or type/name, "
@@ -60,7 +61,8 @@ def _build_component(kind: Kind, cid: str, raw: Any, problems: list) -> Componen
     except ImportError as exc:
         problems.append((format_path(path), f"component unavailable on this install: {exc}"))
         return None
-    config = deep_merge(factory.defaults, raw or {})
+    raw = _without_moved(factory, path, raw or {}, warnings)
+    config = deep_merge(factory.defaults, raw)
     found = check(config, factory.schema, path)
     if not found and factory.validate is not None:
         try:
@@ -69,6 +71,15 @@ def _build_component(kind: Kind, cid: str, raw: Any, problems: list) -> Componen
             found = [(format_path(path), str(exc))]
     problems.extend(found)
     return ComponentSpec(kind, cid, factory, config) if not found else None
+
+
+def _without_moved(factory, path: tuple, raw: Any, warnings: list) -> Any:
+    if not isinstance(raw, dict) or not factory.moved.keys() & raw.keys():
+        return raw
+    for key in sorted(factory.moved.keys() & raw.keys()):
+        warnings.append(f"{format_path(path + (key,))}: no longer a setting of "
+                        f"{factory.type}, ignored: it is now {factory.moved[key]}")
+    return {k: v for k, v in raw.items() if k not in factory.moved}
 
 
 def _check_pipeline(name: str, spec: dict, components: dict, defined: dict, problems: list,
@@ -108,11 +119,12 @@ def build(raw: dict[str, Any]) -> Config:
         raise ConfigError(problems)
     components: dict[tuple[Kind, str], ComponentSpec] = {}
     defined: dict[Kind, set[str]] = {}
+    warnings: list[str] = []
     for kind in Kind:
         section = raw.get(kind.value) or {}
         defined[kind] = set(section)
         for cid, value in section.items():
-            built = _build_component(kind, cid, value, problems)
+            built = _build_component(kind, cid, value, problems, warnings)
             if built is not None:
                 components[(kind, cid)] = built
     service = deep_merge(SERVICE_DEFAULTS, raw["service"])
@@ -125,8 +137,8 @@ def build(raw: dict[str, Any]) -> Config:
                                                           "in extensions"))
     if problems:
         raise ConfigError(problems)
-    return Config(components, pipelines, extensions, service, _unused(components, pipelines,
-                                                                      extensions))
+    return Config(components, pipelines, extensions, service,
+                  warnings + _unused(components, pipelines, extensions))
 
 
 def _unused(components, pipelines, extensions) -> list[str]:

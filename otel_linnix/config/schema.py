@@ -52,10 +52,19 @@ TOP_SCHEMA = {
                 "shutdown_timeout": DURATION,
                 "telemetry": {
                     "type": "object", "additionalProperties": False,
-                    "properties": {"logs": {
-                        "type": "object", "additionalProperties": False,
-                        "properties": {"level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]}},
-                    }},
+                    "properties": {
+                        "logs": {
+                            "type": "object", "additionalProperties": False,
+                            "properties": {
+                                "level": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]}},
+                        },
+                        "metrics": {
+                            "type": "object", "additionalProperties": False,
+                            "properties": {"interval": {**DURATION, "description": (
+                                "how often the agent's own metrics go to every metrics "
+                                "pipeline's exporters (and once more at shutdown); 0: never")}},
+                        },
+                    },
                 },
             },
         },
@@ -63,7 +72,7 @@ TOP_SCHEMA = {
 }
 
 SERVICE_DEFAULTS = {"offline": False, "process_table": {"capacity": 65536},
-                    "shutdown_timeout": "4s"}
+                    "shutdown_timeout": "4s", "telemetry": {"metrics": {"interval": "10s"}}}
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -25,5 +25,6 @@ FACTORY = Factory(
     defaults={k: v for k, v in common.DEFAULTS.items()
               if k in _SCHEMA["properties"]},
     create=_create,
+    moved=common.MOVED,
     description="OTLP JSON lines to a file (one Export*ServiceRequest per line)",
 )

@@ -18,5 +18,6 @@ FACTORY = Factory(
     schema=common.schema({"endpoint": HOST_PORT}),
     defaults={**common.DEFAULTS, "endpoint": "127.0.0.1:4317"},
     create=_create,
+    moved=common.MOVED,
     description="OTLP/gRPC to a Collector, Tempo or any OTLP backend",
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -19,8 +18,14 @@ from otel_linnix.exporters.otlpcommon.logs import alert_log, process_log
 from otel_linnix.exporters.otlpcommon.metrics import sample_metrics, telemetry_metrics
 from otel_linnix.exporters.otlpcommon.resource import build_resource
 from otel_linnix.exporters.otlpcommon.spans import SpanMapper
-from otel_linnix.host import boot_ns_now
-from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessSample, process_key
+from otel_linnix.records import (
+    AgentTelemetry,
+    Alert,
+    ProcessExec,
+    ProcessExit,
+    ProcessSample,
+    process_key,
+)
 
 
 class EncodedTraces:
@@ -44,16 +49,13 @@ REQUEST_TYPES: dict[Signal, Any] = {Signal.TRACES: ExportTraceServiceRequest,
 
 class RequestBuilder:
     def __init__(self, ctx: AgentContext, exec_logs: bool = False, exit_logs: bool = False,
-                 telemetry_interval: float = 10.0) -> None:
+                 unfinished: bool = True) -> None:
         self._ctx = ctx
         self._scope = InstrumentationScope(name="otel-linnix", version=__version__)
-        self.spans = SpanMapper(ctx)
+        self.spans = SpanMapper(ctx, unfinished=unfinished)
         self._resource_bytes = build_resource(ctx.host).SerializeToString()
         self._scope_bytes = self._scope.SerializeToString()
         self._exec_logs, self._exit_logs = exec_logs, exit_logs
-        self._telemetry_interval = telemetry_interval
-        self._next_telemetry = 0.0
-        self._agent_start_wall = ctx.host.wall_ns(boot_ns_now())
 
     def build(self, signal: Signal, records: list):
         if signal is Signal.TRACES:
@@ -62,33 +64,24 @@ class RequestBuilder:
             return self._metrics(records)
         return self._logs(records)
 
-    @property
-    def next_telemetry(self) -> float:
-        """When (monotonic) the agent's own metrics are next due."""
-        return self._next_telemetry
-
     def traces(self, spans: list[bytes]) -> EncodedTraces | None:
         if not spans:
             return None
         return EncodedTraces(wire.trace_request(self._resource_bytes, self._scope_bytes, spans),
                              len(spans))
 
-    def _metrics(self, records: list, force_telemetry: bool = False):
-        metrics = sample_metrics([r for r in records if type(r) is ProcessSample], self._ctx.host)
-        now = time.monotonic()
-        if force_telemetry or now >= self._next_telemetry:
-            self._next_telemetry = now + self._telemetry_interval
-            metrics += telemetry_metrics(self._ctx.telemetry.snapshot(),
-                                         self._ctx.host.wall_ns(boot_ns_now()),
-                                         self._agent_start_wall)
+    def _metrics(self, records: list):
+        host = self._ctx.host
+        metrics = sample_metrics([r for r in records if type(r) is ProcessSample], host)
+        for rec in records:
+            if type(rec) is AgentTelemetry:
+                metrics += telemetry_metrics(rec.points, rec.time_unix_ns,
+                                             rec.start_time_unix_ns)
         if not metrics:
             return None
         return ExportMetricsServiceRequest(resource_metrics=[ResourceMetrics(
-            resource=build_resource(self._ctx.host),
+            resource=build_resource(host),
             scope_metrics=[ScopeMetrics(scope=self._scope, metrics=metrics)])])
-
-    def final_metrics(self):
-        return self._metrics([], force_telemetry=True)
 
     def _logs(self, records: list):
         host = self._ctx.host

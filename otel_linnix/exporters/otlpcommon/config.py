@@ -35,13 +35,10 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
             "enabled": {"type": "boolean"}, "directory": {"type": "string"}, "max_size": SIZE}},
         "logs": {"type": "object", "additionalProperties": False, "properties": {
             "exec_events": {"type": "boolean"}, "exit_events": {"type": "boolean"}}},
-        "telemetry_interval": DURATION,
-        "export_unfinished": {"type": "boolean",
-                              "description": "at shutdown, export spans of still-running "
-                                             "processes, marked otel_linnix.process.unfinished"},
-        "unfinished_max_age": {**DURATION, "description":
-                               "also export (once, marked unfinished) processes running longer "
-                               "than this; 0 = only at shutdown"},
+        "export_unfinished": {"type": "boolean", "description":
+                              "export the processes receivers report still running (past "
+                              "their unfinished_after, or at shutdown) as spans marked "
+                              "otel_linnix.process.unfinished"},
     }
     props.update(endpoint)
     if transport:
@@ -67,8 +64,14 @@ DEFAULTS = {
     "sending_queue": {"queue_size": 200000}, "batch": {"timeout": "200ms", "max_size": 8192},
     "spool": {"enabled": True, "directory": "", "max_size": "1GiB"},
     "logs": {"exec_events": False, "exit_events": False},
-    "telemetry_interval": "10s", "export_unfinished": True, "unfinished_max_age": "1h",
+    "export_unfinished": True,
 }
+
+#: Settings the OTLP exporters had before the data they made moved to its owners.
+MOVED = {"telemetry_interval": "service.telemetry.metrics.interval (the agent's own metrics "
+                               "come from the service)",
+         "unfinished_max_age": "unfinished_after on the receivers (ebpf_process, replay), "
+                               "which report still-running processes"}
 
 
 def finish(settings, config: dict) -> dict:

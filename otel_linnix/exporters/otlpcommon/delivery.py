@@ -74,6 +74,10 @@ class Delivery:
         #: Set at shutdown: sends must fit the budget.
         self.deadline: float | None = None
         self._last_warning = 0.0
+        #: The request being sent, until its send returns: what a shutdown that cannot wait
+        #: for a hanging backend spools instead of losing (``abandon``).
+        self._in_flight: tuple[Signal, bytes, int] | None = None
+        self._in_flight_lock = threading.Lock()
 
     def deliver(self, signal: Signal, payload: bytes, spans: int) -> None:
         if self.spool is not None and (self._backoff.active or self.spool.bytes):
@@ -122,8 +126,16 @@ class Delivery:
             timeout = self.deadline - time.monotonic()
             if timeout <= 0.05:
                 return Result(False, True, None, "shutdown budget spent")
-        result = self.sender.send(signal, payload, timeout)
+        with self._in_flight_lock:
+            self._in_flight = (signal, payload, spans)
+        try:
+            result = self.sender.send(signal, payload, timeout)
+        finally:
+            with self._in_flight_lock:
+                abandoned, self._in_flight = self._in_flight is None, None
         counts = self._counts
+        if abandoned:  # already spooled by a shutdown that could not wait for this send
+            return Result(True, False, None, "")
         if result.ok:
             counts.sent.add(1, counts.labels)
             counts.spans.add(spans, counts.labels)
@@ -135,6 +147,19 @@ class Delivery:
             self._warn(f"exporters.{self._id}: {self.sender.target} rejected a {signal.value} "
                        f"request, not retryable, dropped: {result.error}")
         return result
+
+    def abandon(self) -> int:
+        """At shutdown, while a send hangs: spool the request in flight (it may yet arrive:
+        at least once, never lost) and return how many requests could not be kept (0 or 1)."""
+        with self._in_flight_lock:
+            in_flight, self._in_flight = self._in_flight, None
+        if in_flight is None:
+            return 0
+        signal, payload, spans = in_flight
+        if self.spool is not None and self.spool.put(signal, payload, spans):
+            self._counts.spooled.add(1, self._counts.labels)
+            return 0
+        return 1
 
     def _retry_in_place(self, signal: Signal, payload: bytes, result: Result, delay: float,
                         spans: int) -> None:

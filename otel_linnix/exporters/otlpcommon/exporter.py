@@ -1,11 +1,9 @@
 """An OTLP exporter as a chain of stages with one job each, as the Collector's exporterhelper:
 ``SendingQueue`` (bounded, drops counted) → batch (the worker takes the queue, ``RequestBuilder``
 makes one request per signal per ``batch.max_size`` records) → ``Delivery`` (retry with backoff,
-spool, send). The worker thread only moves data from one stage to the next.
-
-Two kinds of data are not the pipeline's and are made here on the worker's clock, each in one
-method: the agent's own metrics (``telemetry_interval``) and spans of processes running longer
-than ``unfinished_max_age`` (and, at shutdown, of every running process).
+spool, send). The worker thread only moves data from one stage to the next; it makes no data
+of its own (the agent's own metrics come from the service, reports of still-running processes
+from the receivers, both as records like any other).
 """
 
 from __future__ import annotations
@@ -20,11 +18,10 @@ from otel_linnix.exporters.otlpcommon.builder import RequestBuilder
 from otel_linnix.exporters.otlpcommon.delivery import Backoff, Counts, Delivery
 from otel_linnix.exporters.otlpcommon.queue import Item, SendingQueue
 from otel_linnix.exporters.otlpcommon.spool import Spool
-from otel_linnix.host import boot_ns_now
 from otel_linnix.records import Record
 
-#: An idle worker wakes at least this often, and waits at least this long between duties (a
-#: spool being drained goes on at once only when records arrive).
+#: An idle worker wakes at least this often, and waits at least this long between spool
+#: replays (a spool being drained goes on at once only when records arrive).
 MAX_IDLE_S, MIN_IDLE_S = 5.0, 0.02
 
 
@@ -38,8 +35,6 @@ class OTLPExporter(Exporter):
         self._queue = SendingQueue(config["sending_queue"]["queue_size"])
         self._batch_timeout = parse_duration(config["batch"]["timeout"])
         self._batch_max = config["batch"]["max_size"]
-        self._max_age_ns = int(parse_duration(config["unfinished_max_age"]) * 1e9)
-        self._next_aged = 0.0
         self._stop = threading.Event()
         spool = config["spool"]
         self._spool = Spool(spool["directory"], parse_size(spool["max_size"])) \
@@ -48,7 +43,7 @@ class OTLPExporter(Exporter):
         self._delivery: Delivery | None = None
         self._builder = RequestBuilder(self._ctx, config["logs"]["exec_events"],
                                        config["logs"]["exit_events"],
-                                       parse_duration(config["telemetry_interval"]))
+                                       config["export_unfinished"])
         self._thread = threading.Thread(target=self._run, name=f"exporter-{self._id}", daemon=True)
         self._gauges()
 
@@ -82,56 +77,40 @@ class OTLPExporter(Exporter):
     def shutdown(self, timeout: float = 5.0) -> None:
         if self._queue.closed:
             return
+        if self._delivery is not None:  # every send from now on fits the budget, else spools
+            self._delivery.deadline = time.monotonic() + max(0.5, timeout / 2)
         self._queue.close()
         self._stop.set()
         if self._delivery is None:  # never started
             return
         self._thread.join(timeout)
         sender = self._delivery.sender
-        if self._thread.is_alive():  # blocked in a send to a hanging backend
+        if self._thread.is_alive():  # blocked in a send begun before, to a hanging backend
             lost = self._queue.queued
-            self._counts.drop(lost, "shutdown")
-            self._log.warning("exporters.%s: %s did not answer within %.1fs at shutdown; %d "
-                              "queued records not exported", self._id, sender.target, timeout,
-                              lost)
+            if lost:
+                self._counts.drop(lost, "shutdown")
+            lost_requests = self._delivery.abandon()  # spooled when there is a spool
+            self._log.warning("exporters.%s: %s did not answer within %.1fs at shutdown; the "
+                              "request in flight %s, %d queued records not exported", self._id,
+                              sender.target, timeout,
+                              "was lost" if lost_requests else "is kept in the spool", lost)
             return
-        self._final(max(0.5, timeout / 2))
+        self._batch(self._queue.take())  # the last batch: what cannot be sent in time spools
         sender.close()
-
-    def _final(self, budget: float) -> None:
-        """Last batch, spans of still-running processes (marked unfinished), last metrics.
-        Within ``budget`` seconds: what cannot be sent by then goes to the spool."""
-        self._delivery.deadline = time.monotonic() + budget
-        self._batch(self._queue.take())
-        signals = self._queue.signals
-        if Signal.TRACES in signals and self._config["export_unfinished"]:
-            self._send(Signal.TRACES,
-                       self._builder.traces(self._builder.spans.unfinished(boot_ns_now())))
-        if Signal.METRICS in signals:
-            self._send(Signal.METRICS, self._builder.final_metrics())
 
     # ---- worker: queue → batch → delivery ---------------------------------------------------
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._queue.wait_batch(self._batch_timeout, self._batch_max, self._until_duty())
+            self._queue.wait_batch(self._batch_timeout, self._batch_max, self._until_retry())
             self._batch(self._queue.take())
             self._delivery.replay_spool()
-            self._own_metrics()
-            self._aged_spans()
             self._queue.done()
 
-    def _until_duty(self) -> float:
-        """Seconds an idle worker may sleep: until its own metrics, the next aged-span check or
-        the next spool replay is due (a record arriving, or shutdown, wakes it at once). An idle
-        agent's exporter then wakes about once a second, not at every batch timeout."""
-        signals = self._queue.signals
-        due = [self._delivery.next_retry()]
-        if Signal.METRICS in signals:
-            due.append(self._builder.next_telemetry)
-        if self._max_age_ns and Signal.TRACES in signals:
-            due.append(self._next_aged)
-        return min(max(MIN_IDLE_S, min(due) - time.monotonic()), MAX_IDLE_S)
+    def _until_retry(self) -> float:
+        """Seconds an idle worker may sleep: until the next spool replay is due (a record
+        arriving, or shutdown, wakes it at once)."""
+        return min(max(MIN_IDLE_S, self._delivery.next_retry() - time.monotonic()), MAX_IDLE_S)
 
     def _batch(self, items: list[Item]) -> None:
         """One request per signal per ``batch.max_size`` records (keeps requests well under
@@ -147,25 +126,3 @@ class OTLPExporter(Exporter):
         if request is not None:
             spans = request.span_count if signal is Signal.TRACES else 0
             self._delivery.deliver(signal, request.SerializeToString(), spans)
-
-    def _own_metrics(self) -> None:
-        """The agent's own metrics, every ``telemetry_interval``, on a metrics pipeline."""
-        if Signal.METRICS in self._queue.signals:
-            self._send(Signal.METRICS, self._builder.build(Signal.METRICS, []))
-
-    def _aged_spans(self) -> None:
-        """Long-lived processes, once past ``unfinished_max_age``: a span marked unfinished."""
-        if not self._max_age_ns or Signal.TRACES not in self._queue.signals:
-            return
-        now = time.monotonic()
-        if now < self._next_aged:
-            return
-        self._next_aged = now + min(60.0, max(1.0, self._max_age_ns / 4e9))
-        # ages on the clock of the records seen so far (live that is now; a replayed recording
-        # has its own), so nothing is aged before the first traces record
-        mapper = self._builder.spans
-        if not mapper.latest_ns:
-            return
-        spans = mapper.unfinished(mapper.latest_ns, older_than_ns=self._max_age_ns)
-        for i in range(0, len(spans), self._batch_max):
-            self._send(Signal.TRACES, self._builder.traces(spans[i:i + self._batch_max]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     AGGREGATION_TEMPORALITY_CUMULATIVE,
     Gauge,
@@ -58,7 +60,7 @@ def sample_metrics(samples: list[ProcessSample], host: HostInfo) -> list[Metric]
             _gauge(M.PROCESS_THREAD_COUNT, "{thread}", threads)]
 
 
-def telemetry_metrics(points: list[MetricPoint], now_wall_ns: int, start_wall_ns: int
+def telemetry_metrics(points: Sequence[MetricPoint], now_wall_ns: int, start_wall_ns: int
                       ) -> list[Metric]:
     """The agent's own counters (forks, lost events, export failures, ...) as OTLP metrics."""
     by_name: dict[str, list[MetricPoint]] = {}

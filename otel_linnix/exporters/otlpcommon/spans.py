@@ -1,7 +1,9 @@
 """Process lifetimes → OTLP spans, encoded straight to protobuf bytes (see wire.py for why).
 
 One span per lifetime: fork → exit, named after the executable, the parent process's span as
-parent, one trace per process tree. Exec and alerts inside a lifetime become span events.
+parent, one trace per process tree. Exec and alerts inside a lifetime become span events. A
+lifetime its receiver reports still running (``ProcessRunning``) also gets one span ended at the
+report, marked unfinished, with the ids of the final one.
 
 The process table owns process identity and trees: every exit record arrives stamped with its
 tree root, so the mapper keeps no per-process trace state of its own. What it keeps, bounded,
@@ -31,6 +33,7 @@ from otel_linnix.records import (
     ProcessExec,
     ProcessExit,
     ProcessKey,
+    ProcessRunning,
     Record,
     process_key,
 )
@@ -63,7 +66,8 @@ _PPID = wire.int_prefix(P.PROCESS_PARENT_PID)
 
 class SpanMapper:
     def __init__(self, ctx: AgentContext, max_tracked: int = 200_000, max_events: int = 16,
-                 exec_events: bool = True, max_done: int = 65_536) -> None:
+                 exec_events: bool = True, max_done: int = 65_536, unfinished: bool = True
+                 ) -> None:
         self._table = ctx.process_table
         self._host = ctx.host
         self._max_tracked = max_tracked
@@ -73,7 +77,7 @@ class SpanMapper:
         self._events: OrderedDict[ProcessKey, list[bytes]] = OrderedDict()
         self._emitted: dict[ProcessKey, None] = {}  # final span built (this generation)
         self._emitted_old: dict[ProcessKey, None] = {}
-        self._reported: OrderedDict[ProcessKey, None] = OrderedDict()  # aged, sent unfinished
+        self._unfinished = unfinished  # spans of ProcessRunning reports
         self._attr = wire.AttrEncoder()
         self._heads: dict[tuple, tuple[bytes, bytes]] = {}
         self._tails: dict[tuple, tuple[bytes, bytes]] = {}
@@ -84,20 +88,18 @@ class SpanMapper:
         self._span_ids: dict[ProcessKey, bytes] = {}   # parents repeat across their children
         self.evicted = 0
         self.skipped_alert_events = 0
-        self.latest_ns = 0  # newest record time seen: the clock process ages are measured on
 
     def add(self, records: list[Record]) -> list[bytes]:
-        """Encoded spans of the lifetimes that ``records`` finish."""
+        """Encoded spans of the lifetimes that ``records`` finish, and of the still-running
+        processes they report (marked unfinished)."""
         spans: list[bytes] = []
-        if records:
-            last = records[-1]
-            self.latest_ns = max(self.latest_ns, getattr(last, "exit_ns", 0) or getattr(
-                last, "ts_ns", 0) or getattr(last, "start_ns", 0))
         rec: Any  # dispatched on type(rec), which a type checker cannot narrow
         for rec in records:
             kind = type(rec)
             if kind is ProcessExit:
                 spans.append(self._finish(rec))
+            elif kind is ProcessRunning and self._unfinished:
+                spans.append(self._finish(as_exit(rec), unfinished=True))
             elif kind is ProcessExec and self._exec_events:
                 # the span's own attributes carry the last exe and argv; the event marks when
                 self._event(rec.key, "exec", rec.ts_ns, {P.PROCESS_EXECUTABLE_PATH: rec.exe})
@@ -153,8 +155,6 @@ class SpanMapper:
             self._emitted[key] = None
             if len(self._emitted) >= self._max_done // 2:  # two generations, like the table's
                 self._emitted_old, self._emitted = self._emitted, {}
-            if self._reported:
-                self._reported.pop(key, None)
         offset = self._host.boot_offset_ns
         start, end = rec.start_ns + offset, rec.exit_ns + offset
         ident = (rec.exe, rec.comm, rec.argv, rec.uid, rec.cgroup_path, rec.fork_seen)
@@ -246,27 +246,11 @@ class SpanMapper:
         digest = hasher.digest()
         return digest if digest != _ZERO_SPAN_ID else span_id(self._host.boot_id, key)
 
-    def unfinished(self, now_ns: int, older_than_ns: int | None = None) -> list[bytes]:
-        """Spans for processes still alive, ended ``now_ns`` and marked unfinished.
 
-        At shutdown (``older_than_ns`` None) every live process is reported. Periodically, with
-        ``older_than_ns`` set, only processes that old and not reported before are, so
-        long-lived daemons become visible without waiting for their exit. Their final span at
-        exit carries the same ids (it supersedes the unfinished one in the backend).
-        """
-        spans = []
-        for proc in self._table.snapshot():
-            if older_than_ns is not None:
-                if now_ns - proc.start_ns < older_than_ns or proc.key in self._reported:
-                    continue
-                self._reported[proc.key] = None
-                if len(self._reported) > self._max_tracked:
-                    self._reported.popitem(last=False)
-            rec = ProcessExit(pid=proc.pid, ppid=proc.original_ppid or proc.ppid,
-                              start_ns=proc.start_ns, parent_start_ns=proc.parent_start_ns,
-                              exit_ns=now_ns, uid=proc.uid, gid=proc.gid, comm=proc.comm,
-                              exe=proc.exe, argv=proc.argv, cgroup_path=proc.cgroup_path,
-                              fork_seen=proc.fork_seen, tree_root=proc.tree_root,
-                              trace_ctx=proc.trace_ctx)
-            spans.append(self._finish(rec, unfinished=True))
-        return spans
+def as_exit(rec: ProcessRunning) -> ProcessExit:
+    """A still-running lifetime as if it ended at the report: the span it gets meanwhile."""
+    return ProcessExit(pid=rec.pid, ppid=rec.ppid, start_ns=rec.start_ns,
+                       parent_start_ns=rec.parent_start_ns, exit_ns=rec.ts_ns, uid=rec.uid,
+                       gid=rec.gid, comm=rec.comm, exe=rec.exe, argv=rec.argv,
+                       cgroup_path=rec.cgroup_path, fork_seen=rec.fork_seen,
+                       tree_root=rec.tree_root, trace_ctx=rec.trace_ctx)

@@ -20,5 +20,6 @@ FACTORY = Factory(
     schema=common.schema({"endpoint": _URL}),
     defaults={**common.DEFAULTS, "endpoint": "http://127.0.0.1:4318"},
     create=_create,
+    moved=common.MOVED,
     description="OTLP/HTTP (protobuf) to a Collector or any OTLP backend",
 )

@@ -3,6 +3,7 @@ sampling and the kernel's pressure (PSI) and OOM counters."""
 
 from otel_linnix.component import Factory, Kind
 from otel_linnix.config.types import DURATION
+from otel_linnix.receivers.running import UNFINISHED_DEFAULTS, UNFINISHED_SCHEMA
 
 _SCHEMA = {
     "type": "object",
@@ -26,6 +27,7 @@ _SCHEMA = {
         "pressure_cgroups": {"type": "integer", "minimum": 0, "maximum": 1024,
                              "description": "cgroup v2 groups whose PSI is read per tick "
                                             "(shallowest first; the host's always is)"},
+        **UNFINISHED_SCHEMA,
         "seed_from_proc": {"type": "boolean",
                            "description": "learn processes older than the agent from /proc"},
         "traceparent": {
@@ -57,7 +59,8 @@ FACTORY = Factory(
               "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
               "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True,
               "cgroup_prefix": "", "pressure_cgroups": 32,
-              "traceparent": {"enabled": True, "respect_sampled": True}},
+              "traceparent": {"enabled": True, "respect_sampled": True},
+              **UNFINISHED_DEFAULTS},
     create=_create,
     description="fork / exec / exit from eBPF tracepoints, CPU / memory / fd sampling from /proc",
 )

@@ -15,6 +15,7 @@ from otel_linnix import memcg, procfs
 from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
+from otel_linnix.receivers import running
 from otel_linnix.receivers.ebpf_process.cgroups import CgroupPaths
 from otel_linnix.receivers.ebpf_process.decode import Decoder
 from otel_linnix.receivers.ebpf_process.kernelstats import KernelStats
@@ -23,6 +24,7 @@ from otel_linnix.receivers.ebpf_process.sampler import Sampler
 from otel_linnix.receivers.ebpf_process.seed import seed
 from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.records import OomKill, ProcessExec, ProcessStart, Record
+from otel_linnix.statedir import default_state_dir
 from otel_linnix.tracecontext import clean_tracestate, parse_traceparent
 
 
@@ -54,6 +56,13 @@ class EbpfProcessReceiver(Receiver):
         self._kernel_stats = KernelStats(t, config["pressure_cgroups"])
         self._sample_seconds = t.counter("otel_linnix.receiver.sampler.seconds",
                                          "Wall time spent sampling /proc", "s")
+        prefix = self._prefix
+        self._running = running.from_config(
+            self._ctx.process_table, config,
+            in_scope=(lambda p: p.cgroup_path.startswith(prefix)) if prefix else None,
+            state_path=os.path.join(default_state_dir(), "receivers",
+                                    f"{settings.id.replace('/', '_')}.running.json"),
+            boot_id=self._ctx.host.boot_id)
 
     def start(self) -> None:
         t0 = time.monotonic()
@@ -84,6 +93,7 @@ class EbpfProcessReceiver(Receiver):
             self._drain()  # what the kernel produced before we stopped still goes out
             self._probe.close()
             self._probe = None
+            self.consumer.consume(self._running.final(boot_ns_now()))
         if self._wake_fd is not None:
             os.close(self._wake_fd)
             self._wake_fd = None
@@ -192,7 +202,8 @@ class EbpfProcessReceiver(Receiver):
                     self._ctx.process_table.set_parent(pid, ppid)
             if samples:
                 self._ctx.process_table.apply(samples)
-            if samples or pressure:
-                self.consumer.consume([*samples, *pressure])
+            reports = self._running.due(boot_ns_now())
+            if samples or pressure or reports:
+                self.consumer.consume([*samples, *pressure, *reports])
             self._sample_seconds.add(time.monotonic() - t0)
 

@@ -3,6 +3,7 @@
 from otel_linnix.component import Factory, Kind
 from otel_linnix.config.types import DURATION
 from otel_linnix.receivers.replay.receiver import ReplayReceiver
+from otel_linnix.receivers.running import UNFINISHED_DEFAULTS, UNFINISHED_SCHEMA
 
 _SCHEMA = {
     "type": "object",
@@ -19,6 +20,7 @@ _SCHEMA = {
         "start_delay": DURATION,
         "exit_when_done": {"type": "boolean",
                            "description": "stop the agent (with a full drain) after the last record"},
+        **UNFINISHED_SCHEMA,
     },
 }
 
@@ -27,7 +29,7 @@ FACTORY = Factory(
     kind=Kind.RECEIVER,
     schema=_SCHEMA,
     defaults={"speed": 0, "batch_size": 512, "host": "recorded", "start_delay": 0,
-              "exit_when_done": False},
+              "exit_when_done": False, **UNFINISHED_DEFAULTS},
     create=lambda settings, config: ReplayReceiver(settings, config),
     description="plays back a JSONL recording of process records",
 )

@@ -14,6 +14,7 @@ from otel_linnix import recording
 from otel_linnix.component import CreateSettings, Receiver
 from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
+from otel_linnix.receivers import running
 from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.records import (
     Alert,
@@ -67,6 +68,9 @@ class ReplayReceiver(Receiver):
         self._totals = HostTotals(settings.context.telemetry)
         self._start_delay = parse_duration(config["start_delay"])
         self._exit_when_done = config["exit_when_done"]
+        #: Ages on the recording's clock, and not remembered across runs: a replay is a re-run.
+        self._running = running.from_config(self._ctx.process_table, config)
+        self._clock = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.done = threading.Event()
@@ -85,6 +89,8 @@ class ReplayReceiver(Receiver):
         if self._thread is not None:
             self._thread.join(timeout)
         self._stream.close()
+        if self._clock:
+            self.consumer.consume(self._running.final(self._clock))
 
     def _run(self) -> None:
         try:
@@ -137,6 +143,7 @@ class ReplayReceiver(Receiver):
         batch = [_redacted(r) for r in batch]
         self._ctx.process_table.apply(batch)
         self._totals.count(batch)
-        self.consumer.consume(batch)
+        self._clock = max(self._clock, *(record_time(r) for r in batch))
+        self.consumer.consume([*batch, *self._running.due(self._clock)])
         self.replayed += len(batch)
         self._counter.add(len(batch))

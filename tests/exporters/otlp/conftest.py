@@ -19,14 +19,16 @@ def run_replay(tmp_path):
     """Replay ``records`` through ``exporters`` (a config dict) in a real service."""
     services = []
 
-    def run(records, exporters: dict, signals=("traces", "metrics", "logs"), speed=0):
+    def run(records, exporters: dict, signals=("traces", "metrics", "logs"), speed=0,
+            replay: dict | None = None, service_settings: dict | None = None):
         rec = tmp_path / f"rec{len(services)}.jsonl"
         with open(rec, "w") as fh:
             recording.Writer(fh, test_context().host).write(records)
-        raw = {"receivers": {"replay": {"path": str(rec), "speed": speed}},
+        raw = {"receivers": {"replay": {"path": str(rec), "speed": speed, **(replay or {})}},
                "exporters": exporters,
                "service": {"pipelines": {s: {"receivers": ["replay"],
-                                             "exporters": list(exporters)} for s in signals}}}
+                                             "exporters": list(exporters)} for s in signals},
+                           **(service_settings or {})}}
         service = Service(build(raw), test_context())
         service.start()
         services.append(service)

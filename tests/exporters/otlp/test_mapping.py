@@ -2,12 +2,13 @@
 
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from otel_linnix.component import Signal
 from otel_linnix.exporters.otlpcommon.builder import RequestBuilder
 from otel_linnix.exporters.otlpcommon.ids import span_id, trace_id
 from otel_linnix.exporters.otlpcommon.spans import UNFINISHED_ATTR
+from otel_linnix.receivers.running import running
 from otel_linnix.records import Alert, AlertSubject, ProcessExit, process_key
 from otel_linnix.testing import ProcessTreeBuilder, random_tree, test_context
 
@@ -116,26 +117,28 @@ def test_alert_becomes_event_on_a_live_span_and_only_a_log_after_export():
     assert attrs(record)["otel_linnix.alert.rule"] == {"stringValue": "fd_exhaustion"}
 
 
-def test_long_running_process_is_reported_once_as_unfinished_then_finished_with_same_id():
+def test_a_running_report_is_an_unfinished_span_with_the_ids_of_the_final_one():
     ctx = test_context()
     tree = ProcessTreeBuilder()
     pid = tree.spawn(exe="/usr/sbin/daemon")
     ctx.process_table.apply(tree.records())
     builder = RequestBuilder(ctx)
     builder.build(Signal.TRACES, tree.records())
-    start = tree.procs[pid].start_ns
-    now = start + 10**9
-    [aged] = [Span.FromString(s) for s in builder.spans.unfinished(now, older_than_ns=10**8)]
-    assert builder.spans.unfinished(now + 1, older_than_ns=10**8) == [], "reported once"
-    assert builder.spans.unfinished(now, older_than_ns=10**10) == []
+    now = tree.procs[pid].start_ns + 10**9
+    report = running(ctx.process_table.get(pid), now)
+    [aged] = spans_of(builder.build(Signal.TRACES, [report]))
     assert attrs(aged)[UNFINISHED_ATTR] == {"boolValue": True}
     assert aged.status.code == aged.status.STATUS_CODE_UNSET
+    assert aged.end_time_unix_nano - aged.start_time_unix_nano == 10**9  # ends at the report
     tree.advance(2 * 10**9)
     final_exit = tree.exit(pid)
     ctx.process_table.apply([final_exit])
     [final] = spans_of(builder.build(Signal.TRACES, [final_exit]))
     assert (final.trace_id, final.span_id) == (aged.trace_id, aged.span_id)
     assert UNFINISHED_ATTR not in attrs(final)
+    assert builder.build(Signal.METRICS, [report]) is None  # a traces matter only
+    off = RequestBuilder(ctx, unfinished=False)  # export_unfinished: false
+    assert off.build(Signal.TRACES, [report]) is None
 
 
 def test_resource_names_host_and_agent():

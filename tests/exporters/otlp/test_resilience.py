@@ -5,6 +5,7 @@ are counted and the log says why."""
 import time
 
 import grpc
+import pytest
 
 from otel_linnix.component import Signal
 from otel_linnix.testing import random_tree
@@ -121,8 +122,12 @@ def test_http_500_is_not_retried_counted_logged_and_the_exporter_recovers(server
     assert wait(lambda: len(server.spans()) == 10)
 
 
+@pytest.mark.parametrize("when", ["queued", "in_flight"])
 def test_shutdown_against_a_hanging_backend_keeps_its_budget_and_spools(server, make_exporter,
-                                                                         tmp_path):
+                                                                         tmp_path, when):
+    """Whether the last records still wait in the queue or are being sent to a backend that
+    hangs, shutdown keeps its budget and they wait in the spool (at least once, not lost)."""
+    from otel_linnix.receivers.running import running
     from otel_linnix.testing import ProcessTreeBuilder, test_context
 
     server.start_grpc()
@@ -131,12 +136,19 @@ def test_shutdown_against_a_hanging_backend_keeps_its_budget_and_spools(server, 
     for _ in range(3):
         tree.spawn(exe="/usr/sbin/daemon")  # still running at shutdown
     ctx.process_table.apply(tree.records())
+    batch = {"batch": {"timeout": "30s" if when == "queued" else "10ms"}}
     exporter, _ = make_exporter("otlp", {**grpc_cfg(server.grpc_port, tmp_path, timeout="10s"),
-                                         "export_unfinished": True}, ctx)
-    exporter.consume(Signal.TRACES, [])
+                                         "export_unfinished": True, **batch}, ctx)
     server.behaviour.hang_s = 5.0
+    # the receiver's report at shutdown of what is still running
+    exporter.consume(Signal.TRACES, [running(p, tree.now_ns) for p in ctx.process_table.snapshot()])
+    if when == "in_flight":
+        assert wait(lambda: server.received.attempts == 1)
+    else:
+        assert server.received.attempts == 0
     started = time.monotonic()
     exporter.shutdown(1.0)
     assert time.monotonic() - started < 4.0, "a 10 s send timeout must not hold shutdown"
     [spooled] = list((tmp_path / "spool").glob("*-traces.pb"))
     assert spooled.name.split("-")[1] == "3", "the 3 unfinished spans wait in the spool"
+    assert counted(ctx, "otel_linnix.exporter.dropped") == 0

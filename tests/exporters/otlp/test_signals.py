@@ -5,6 +5,7 @@ import pytest
 from otel_linnix.records import Alert, AlertSubject
 from otel_linnix.testing import ProcessTreeBuilder
 from otel_linnix.testing.builders import sample
+from otel_linnix.testing.telemetry_checks import wait
 
 
 def recording_with_samples_and_alert():
@@ -88,3 +89,29 @@ def test_file_exporter_writes_every_signal_as_otlp_json_lines(run_replay, tmp_pa
     assert [s.name for s in spans] == ["app"]
     assert SAMPLE_METRICS <= metrics
     assert logs == ["RSS grows"]
+
+
+def test_the_agents_own_metrics_come_from_the_service_at_its_interval(server, run_replay,
+                                                                     tmp_path):
+    server.start_grpc()
+    cfg = {"endpoint": f"127.0.0.1:{server.grpc_port}", "tls": {"insecure": True},
+           "spool": {"directory": str(tmp_path / "spool")}, "export_unfinished": False,
+           "telemetry_interval": "1s"}  # the old exporter setting: warned, ignored
+    service = run_replay(recording_with_samples_and_alert(), {"otlp": cfg},
+                         service_settings={"telemetry": {"metrics": {"interval": "0s"}}})
+    assert any("exporters.otlp.telemetry_interval" in w and "service.telemetry.metrics"
+               in w for w in service.config.warnings)
+    assert server.wait_for_spans(1, 20)
+    service.shutdown(5)
+    names = server.metric_names()
+    assert SAMPLE_METRICS <= names
+    assert not {n for n in names if n.startswith("otel_linnix.")}, "interval 0: never"
+
+    server.received.metrics.clear()
+    service = run_replay(recording_with_samples_and_alert(), {"otlp": {**cfg, "spool": {
+        "directory": str(tmp_path / "spool2")}}},
+        service_settings={"telemetry": {"metrics": {"interval": "100ms"}}})
+    assert server.wait_for_spans(2, 20)
+    # periodic snapshots while running, before any shutdown
+    assert wait(lambda: "otel_linnix.receiver.accepted_records" in server.metric_names(), 10)
+    service.shutdown(5)

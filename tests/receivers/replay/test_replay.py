@@ -9,7 +9,7 @@ from otel_linnix import recording
 from otel_linnix.component import CreateSettings
 from otel_linnix.config import ConfigError, build
 from otel_linnix.receivers.replay import FACTORY
-from otel_linnix.records import ProcessExit, ProcessStart
+from otel_linnix.records import ProcessExit, ProcessRunning, ProcessStart, record_time
 from otel_linnix.testing import ListConsumer, ProcessTreeBuilder, random_tree, test_context
 
 
@@ -40,10 +40,13 @@ def test_replays_every_record_in_order_and_fills_the_table(tmp_path, ctx):
     receiver, sink = make(ctx, path=str(path), batch_size=64)
     receiver.start()
     assert receiver.done.wait(10)
-    receiver.shutdown()
     assert sink.records == recs
     assert sink.batches == -(-len(recs) // 64)
     assert [p.pid for p in ctx.process_table.snapshot()] == [5000]  # the others exited
+    receiver.shutdown()  # reports what still runs, at the recording's last time
+    [running] = sink.records[len(recs):]
+    assert type(running) is ProcessRunning and (running.pid, running.exe, running.ts_ns) == (
+        5000, "/usr/sbin/daemon", max(record_time(r) for r in recs))
 
 
 def test_real_time_speed_paces_by_record_timestamps(tmp_path, ctx):
