@@ -272,6 +272,7 @@ class ProcessTable:
         proc = self._procs.get(rec.key)
         if proc is not None:
             proc.last_sample = rec
+            rec.cgroup_path = proc.cgroup_path
 
     def _tree_root_for(self, ppid: int, own_key: ProcessKey, parent_start_ns: int = 0
                        ) -> ProcessKey:

@@ -141,6 +141,8 @@ class ProcessSample:
     comm: str = ""
     #: Time spent runnable but waiting for a CPU, cumulative (run-queue delay).
     run_delay_ns: int = 0
+    #: Stamped by the process table (the sampler reads /proc only for numbers).
+    cgroup_path: str = ""
 
     @property
     def key(self) -> ProcessKey:

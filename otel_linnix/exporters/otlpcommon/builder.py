@@ -16,7 +16,12 @@ from otel_linnix.component import AgentContext, Signal
 from otel_linnix.exporters.otlpcommon import wire
 from otel_linnix.exporters.otlpcommon.logs import alert_log, process_log
 from otel_linnix.exporters.otlpcommon.metrics import sample_metrics, telemetry_metrics
-from otel_linnix.exporters.otlpcommon.resource import build_resource
+from otel_linnix.exporters.otlpcommon.resource import (
+    Resources,
+    Workload,
+    build_resource,
+    workload_of,
+)
 from otel_linnix.exporters.otlpcommon.spans import SpanMapper
 from otel_linnix.records import (
     AgentTelemetry,
@@ -53,7 +58,7 @@ class RequestBuilder:
         self._ctx = ctx
         self._scope = InstrumentationScope(name="otel-linnix", version=__version__)
         self.spans = SpanMapper(ctx, unfinished=unfinished)
-        self._resource_bytes = build_resource(ctx.host).SerializeToString()
+        self._resources = Resources(ctx.host)
         self._scope_bytes = self._scope.SerializeToString()
         self._exec_logs, self._exit_logs = exec_logs, exit_logs
 
@@ -64,37 +69,56 @@ class RequestBuilder:
             return self._metrics(records)
         return self._logs(records)
 
-    def traces(self, spans: list[bytes]) -> EncodedTraces | None:
-        if not spans:
+    def traces(self, groups: dict[Workload, list[bytes]]) -> EncodedTraces | None:
+        """One ResourceSpans per container / pod (and one for the host's own processes)."""
+        if not groups:
             return None
-        return EncodedTraces(wire.trace_request(self._resource_bytes, self._scope_bytes, spans),
-                             len(spans))
+        encoded = self._resources.encoded
+        return EncodedTraces(wire.trace_request(
+            [(encoded(workload), spans) for workload, spans in groups.items()],
+            self._scope_bytes), sum(len(spans) for spans in groups.values()))
 
     def _metrics(self, records: list):
         host = self._ctx.host
-        metrics = sample_metrics([r for r in records if type(r) is ProcessSample], host)
+        samples: dict[Workload, list[ProcessSample]] = {}
+        agent = []
         for rec in records:
-            if type(rec) is AgentTelemetry:
-                metrics += telemetry_metrics(rec.points, rec.time_unix_ns,
-                                             rec.start_time_unix_ns)
-        if not metrics:
-            return None
-        return ExportMetricsServiceRequest(resource_metrics=[ResourceMetrics(
-            resource=build_resource(host),
-            scope_metrics=[ScopeMetrics(scope=self._scope, metrics=metrics)])])
+            kind = type(rec)
+            if kind is ProcessSample:
+                samples.setdefault(workload_of(rec.cgroup_path), []).append(rec)
+            elif kind is AgentTelemetry:
+                agent += telemetry_metrics(rec.points, rec.time_unix_ns, rec.start_time_unix_ns)
+        out = [ResourceMetrics(resource=self._resources.message(workload), scope_metrics=[
+                   ScopeMetrics(scope=self._scope, metrics=sample_metrics(group, host))])
+               for workload, group in samples.items()]
+        if agent:  # the agent's own: its own pod, not the processes it watches
+            out.append(ResourceMetrics(resource=build_resource(host, agent=True), scope_metrics=[
+                ScopeMetrics(scope=self._scope, metrics=agent)]))
+        return ExportMetricsServiceRequest(resource_metrics=out) if out else None
 
     def _logs(self, records: list):
         host = self._ctx.host
-        out = []
+        groups: dict[Workload, list] = {}
         for rec in records:
             kind = type(rec)
             if kind is Alert:
                 key = process_key(rec.subject.pid, rec.subject.start_ns)
-                out.append(alert_log(rec, host, self.spans.trace_of(key)))
+                groups.setdefault((rec.subject.container_id, rec.subject.pod_uid), []).append(
+                    alert_log(rec, host, self.spans.trace_of(key)))
             elif (kind is ProcessExec and self._exec_logs) or (kind is ProcessExit and self._exit_logs):
-                out.append(process_log(rec, host))
-        if not out:
+                groups.setdefault(self._workload_of_process(rec), []).append(
+                    process_log(rec, host))
+        if not groups:
             return None
-        return ExportLogsServiceRequest(resource_logs=[ResourceLogs(
-            resource=build_resource(host), scope_logs=[ScopeLogs(scope=self._scope,
-                                                                 log_records=out)])])
+        return ExportLogsServiceRequest(resource_logs=[
+            ResourceLogs(resource=self._resources.message(workload),
+                         scope_logs=[ScopeLogs(scope=self._scope, log_records=logs)])
+            for workload, logs in groups.items()])
+
+    def _workload_of_process(self, rec) -> Workload:
+        """An exit record carries its cgroup; an exec's is the table's (the process is live)."""
+        path = getattr(rec, "cgroup_path", None)
+        if path is None:
+            proc = self._ctx.process_table.get_key(rec.key)
+            path = proc.cgroup_path if proc is not None else ""
+        return workload_of(path)

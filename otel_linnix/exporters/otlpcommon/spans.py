@@ -16,7 +16,6 @@ ids (``trace_of``), which backends link to the span.
 
 from __future__ import annotations
 
-import functools
 from collections import OrderedDict
 from typing import Any
 
@@ -27,6 +26,7 @@ from otel_linnix.component import AgentContext
 from otel_linnix.exporters.otlpcommon import wire
 from otel_linnix.exporters.otlpcommon.ids import span_id, span_id_hasher, trace_id, trace_id_of
 from otel_linnix.exporters.otlpcommon.logs import culprit_attributes
+from otel_linnix.exporters.otlpcommon.resource import Workload, workload_of
 from otel_linnix.records import (
     NS_PER_TICK,
     Alert,
@@ -45,14 +45,6 @@ FORK_SEEN_ATTR = "otel_linnix.process.fork_seen"
 #: Set on a lifetime the kernel's OOM killer ended, with what it saw (``oom.*`` below).
 OOM_ATTR = "otel_linnix.process.oom_killed"
 OOM_PREFIX = "otel_linnix.oom."
-
-
-@functools.lru_cache(maxsize=4096)
-def _container_id(cgroup_path: str) -> str:
-    """Container id from a cgroup path; cached, a host has few distinct cgroups."""
-    from otel_linnix.containers import identify
-
-    return identify(cgroup_path).container_id
 
 
 def span_name(exe: str, comm: str) -> str:
@@ -89,28 +81,40 @@ class SpanMapper:
         self.evicted = 0
         self.skipped_alert_events = 0
 
-    def add(self, records: list[Record]) -> list[bytes]:
+    def add(self, records: list[Record]) -> dict[Workload, list[bytes]]:
         """Encoded spans of the lifetimes that ``records`` finish, and of the still-running
-        processes they report (marked unfinished)."""
-        spans: list[bytes] = []
+        processes they report (marked unfinished), by the container / pod they ran in."""
+        groups: dict[Workload, list[bytes]] = {}
         rec: Any  # dispatched on type(rec), which a type checker cannot narrow
         for rec in records:
             kind = type(rec)
             if kind is ProcessExit:
-                spans.append(self._finish(rec))
+                span = self._finish(rec)
             elif kind is ProcessRunning and self._unfinished:
-                spans.append(self._finish(as_exit(rec), unfinished=True))
-            elif kind is ProcessExec and self._exec_events:
-                # the span's own attributes carry the last exe and argv; the event marks when
-                self._event(rec.key, "exec", rec.ts_ns, {P.PROCESS_EXECUTABLE_PATH: rec.exe})
-            elif kind is Alert and rec.subject.pid and self._span_to_come(rec.subject):
-                self._event(process_key(rec.subject.pid, rec.subject.start_ns), "alert",
-                            rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
-                                               "otel_linnix.alert.severity": rec.severity,
-                                               "otel_linnix.alert.state": rec.state,
-                                               "otel_linnix.alert.message": rec.message,
-                                               **culprit_attributes(rec.subject)})
-        return spans
+                span = self._finish(as_exit(rec), unfinished=True)
+            else:
+                self._other(kind, rec)
+                continue
+            workload = workload_of(rec.cgroup_path)
+            group = groups.get(workload)
+            if group is None:
+                groups[workload] = [span]
+            else:
+                group.append(span)
+        return groups
+
+    def _other(self, kind: type, rec: Any) -> None:
+        """Records that become events of a span still to come."""
+        if kind is ProcessExec and self._exec_events:
+            # the span's own attributes carry the last exe and argv; the event marks when
+            self._event(rec.key, "exec", rec.ts_ns, {P.PROCESS_EXECUTABLE_PATH: rec.exe})
+        elif kind is Alert and rec.subject.pid and self._span_to_come(rec.subject):
+            self._event(process_key(rec.subject.pid, rec.subject.start_ns), "alert",
+                        rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
+                                           "otel_linnix.alert.severity": rec.severity,
+                                           "otel_linnix.alert.state": rec.state,
+                                           "otel_linnix.alert.message": rec.message,
+                                           **culprit_attributes(rec.subject)})
 
     def trace_of(self, key: ProcessKey) -> bytes | None:
         return trace_id_of(self._table, self._host.boot_id, key)
@@ -211,7 +215,7 @@ class SpanMapper:
             attrs.append(attr(P.PROCESS_COMMAND_ARGS, argv))
         if cgroup_path:
             attrs.append(attr(P.PROCESS_LINUX_CGROUP, cgroup_path))
-            container = _container_id(cgroup_path)
+            container = workload_of(cgroup_path)[0]
             if container:
                 attrs.append(attr(CONTAINER_ID, container))
         if len(self._heads) >= 4096:

@@ -154,10 +154,13 @@ def span_name_field(name: str) -> bytes:
     return _delimited(_SPAN_NAME, name.encode("utf-8", "surrogatepass"))
 
 
-def trace_request(resource: bytes, scope: bytes, spans: list[bytes]) -> bytes:
-    """An ExportTraceServiceRequest with one ResourceSpans / ScopeSpans holding ``spans``
-    (``resource`` and ``scope`` are serialized Resource / InstrumentationScope messages)."""
-    body = b"".join([_delimited(_SS_SCOPE, scope),
-                     *(_SS_SPAN + varint(len(s)) + s for s in spans)])
-    resource_spans = _delimited(_RS_RESOURCE, resource) + _delimited(_RS_SCOPE_SPANS, body)
-    return _delimited(_REQUEST_RESOURCE_SPANS, resource_spans)
+def trace_request(groups: list[tuple[bytes, list[bytes]]], scope: bytes) -> bytes:
+    """An ExportTraceServiceRequest with one ResourceSpans / ScopeSpans per (resource, spans)
+    group (``resource`` and ``scope`` are serialized Resource / InstrumentationScope)."""
+    out = []
+    for resource, spans in groups:
+        body = b"".join([_delimited(_SS_SCOPE, scope),
+                         *(_SS_SPAN + varint(len(s)) + s for s in spans)])
+        resource_spans = _delimited(_RS_RESOURCE, resource) + _delimited(_RS_SCOPE_SPANS, body)
+        out.append(_delimited(_REQUEST_RESOURCE_SPANS, resource_spans))
+    return b"".join(out)

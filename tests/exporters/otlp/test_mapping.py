@@ -197,3 +197,72 @@ def test_an_oom_killed_lifetime_says_so_with_its_memory_at_death():
     plain, = spans_of(build(new_builder(), other.records()))
     assert plain.status.message == "killed by signal 9"
     assert "otel_linnix.process.oom_killed" not in attrs(plain)
+
+
+POD_UID = "1b2c3d4e-0000-4000-8000-00000000abcd"
+POD_CONTAINER = "a" * 64
+DOCKER_CONTAINER = "b" * 64
+POD_CGROUP = f"/kubepods/burstable/pod{POD_UID}/{POD_CONTAINER}"
+DOCKER_CGROUP = f"/system.slice/docker-{DOCKER_CONTAINER}.scope"
+
+
+def _workload(resource) -> tuple[str, str]:
+    found = attrs(resource)
+    return (found.get("container.id", {}).get("stringValue", ""),
+            found.get("k8s.pod.uid", {}).get("stringValue", ""))
+
+
+def test_each_container_and_pod_is_its_own_resource_and_the_agents_pod_is_only_its_own(
+        monkeypatch):
+    from otel_linnix.records import AgentTelemetry
+    from otel_linnix.telemetry import Telemetry
+    from otel_linnix.testing.builders import sample
+
+    for var, value in (("K8S_POD_NAME", "otel-linnix-x7"), ("K8S_NAMESPACE_NAME", "monitoring"),
+                       ("K8S_NODE_NAME", "node-1")):
+        monkeypatch.setenv(var, value)
+    ctx = test_context()
+    tree = ProcessTreeBuilder()
+    in_pod = tree.spawn(exe="/app/server", cgroup_path=POD_CGROUP)
+    in_docker = tree.spawn(exe="/usr/bin/redis", cgroup_path=DOCKER_CGROUP)
+    on_host = tree.spawn(exe="/usr/sbin/cron", cgroup_path="/system.slice/cron.service")
+    ctx.process_table.apply(tree.records())
+    tree.advance(10**9)
+    for pid in (in_pod, in_docker, on_host):
+        tree.exit(pid)
+    builder = RequestBuilder(ctx)
+    traces = ExportTraceServiceRequest.FromString(
+        builder.build(Signal.TRACES, tree.records()).SerializeToString())
+    by_workload = {_workload(rs.resource): rs for rs in traces.resource_spans}
+    assert set(by_workload) == {(POD_CONTAINER, POD_UID), (DOCKER_CONTAINER, ""), ("", "")}
+    pid_of = {w: [int(attrs(s)["process.pid"]["intValue"]) for ss in rs.scope_spans
+                  for s in ss.spans] for w, rs in by_workload.items()}
+    assert pid_of == {(POD_CONTAINER, POD_UID): [in_pod], (DOCKER_CONTAINER, ""): [in_docker],
+                      ("", ""): [on_host]}
+    for rs in traces.resource_spans:
+        resource = attrs(rs.resource)
+        assert "k8s.pod.name" not in resource and "k8s.namespace.name" not in resource
+        assert resource["k8s.node.name"] == {"stringValue": "node-1"}  # every process's node
+
+    # metrics: a pod's samples under the pod, the agent's own metrics under the agent's pod
+    live = ProcessTreeBuilder(first_pid=7000)
+    pid = live.spawn(exe="/app/worker", cgroup_path=POD_CGROUP)
+    ctx.process_table.apply(live.records())
+    point = sample(pid, live.procs[pid].start_ns, live.now_ns, rss=1 << 20)
+    ctx.process_table.apply([point])  # the table stamps the sample's cgroup
+    own = Telemetry()
+    own.counter("otel_linnix.process.forks", "forks").add(3)
+    metrics = builder.build(Signal.METRICS, [point, AgentTelemetry(1, 0, tuple(own.snapshot()))])
+    [pod_rm, agent_rm] = metrics.resource_metrics
+    assert _workload(pod_rm.resource) == (POD_CONTAINER, POD_UID)
+    assert "otel_linnix.process.forks" not in {m.name for m in pod_rm.scope_metrics[0].metrics}
+    agent = attrs(agent_rm.resource)
+    assert agent["k8s.pod.name"] == {"stringValue": "otel-linnix-x7"}
+    assert agent["k8s.namespace.name"] == {"stringValue": "monitoring"}
+    assert {m.name for m in agent_rm.scope_metrics[0].metrics} == {"otel_linnix.process.forks"}
+
+    # logs: an alert under its subject's pod
+    alert = alert_about(pid, live.procs[pid].start_ns, live.now_ns)
+    alert.subject.container_id, alert.subject.pod_uid = POD_CONTAINER, POD_UID
+    [rl] = builder.build(Signal.LOGS, [alert]).resource_logs
+    assert _workload(rl.resource) == (POD_CONTAINER, POD_UID)

@@ -64,10 +64,15 @@ def test_request_wraps_resource_scope_and_every_span():
     scope = InstrumentationScope(name="otel-linnix", version="1.2.3")
     spans = [library_span(bytes([i]) * 16, bytes([i + 1]) * 8, None, f"p{i}", i, i + 1,
                           [("process.pid", i)]) for i in range(1, 200)]
-    payload = wire.trace_request(resource.SerializeToString(), scope.SerializeToString(),
-                                 [s.SerializeToString() for s in spans])
-    expected = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-        resource=resource, scope_spans=[ScopeSpans(scope=scope, spans=spans)])])
+    pod = Resource(attributes=[kv("service.name", "otel-linnix"), kv("k8s.pod.uid", "u-1")])
+    payload = wire.trace_request([(resource.SerializeToString(),
+                                   [s.SerializeToString() for s in spans[:150]]),
+                                  (pod.SerializeToString(),
+                                   [s.SerializeToString() for s in spans[150:]])],
+                                 scope.SerializeToString())
+    expected = ExportTraceServiceRequest(resource_spans=[
+        ResourceSpans(resource=resource, scope_spans=[ScopeSpans(scope=scope, spans=spans[:150])]),
+        ResourceSpans(resource=pod, scope_spans=[ScopeSpans(scope=scope, spans=spans[150:])])])
     assert ExportTraceServiceRequest.FromString(payload) == expected
 
 

@@ -102,10 +102,8 @@ def test_recorded_host_identity_is_fixed_before_any_component_exists(tmp_path, c
     service = Service(build(raw), ctx)
     assert ctx.host == other
     service.build()
-    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-
     builder = service.components[(Kind.EXPORTER, "otlp")]._builder
-    resource = Resource.FromString(builder._resource_bytes)
+    resource = builder._resources.message(("", ""))
     assert {kv.key: kv.value.string_value for kv in resource.attributes}["host.name"] == \
         "recorded-host"
     local = dict(raw, receivers={"replay": {"path": str(path), "host": "local"}})
