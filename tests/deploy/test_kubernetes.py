@@ -124,5 +124,48 @@ def test_scrape_service_selects_the_agents_on_the_metrics_port():
     ports = {p["name"]: p for p in service["spec"]["ports"]}
     assert ports["metrics"]["port"] == port_of(configmap_pipeline()["exporters"]["prometheus"]["endpoint"])
     for obj in objects.values():
-        if obj["kind"] != "Namespace":
+        if obj["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding"):  # namespaced
             assert obj["metadata"]["namespace"] == "observability", obj["metadata"]["name"]
+
+
+def test_every_manifest_validates_against_the_kubernetes_schemas_offline():
+    import copy
+
+    import kubernetes_validate
+
+    version = kubernetes_validate.latest_version()
+    objects = k8s_objects()
+    for (kind, name), obj in objects.items():
+        if kind != "Kustomization":
+            kubernetes_validate.validate(obj, version, strict=True)  # raises, naming the field
+    broken = copy.deepcopy(objects[("DaemonSet", "otel-linnix")])
+    broken["spec"]["template"]["spec"]["hostPid"] = True  # a misspelling strict mode refuses
+    try:
+        kubernetes_validate.validate(broken, version, strict=True)
+    except kubernetes_validate.ValidationError:
+        pass
+    else:
+        raise AssertionError("the validator accepted a misspelt field")
+
+
+def test_the_gateway_names_each_pod_by_the_uid_and_container_the_agents_export():
+    objects = k8s_objects()
+    config = yaml.safe_load(objects[("ConfigMap", "otel-gateway-config")]["data"]["config.yaml"])
+    k8s = config["processors"]["k8sattributes"]
+    associations = [s["name"] for a in k8s["pod_association"] for s in a["sources"]
+                    if s["from"] == "resource_attribute"]
+    assert associations == ["k8s.pod.uid", "container.id"]
+    assert {"k8s.pod.name", "k8s.namespace.name"} <= set(k8s["extract"]["metadata"])
+    for name, pipeline in config["service"]["pipelines"].items():
+        assert "k8sattributes" in pipeline["processors"], name
+    pod = objects[("Deployment", "otel-gateway")]["spec"]["template"]["spec"]
+    account = pod["serviceAccountName"]
+    assert ("ServiceAccount", account) in objects
+    [binding] = [o for (kind, _), o in objects.items() if kind == "ClusterRoleBinding"
+                 and any(s["name"] == account for s in o["subjects"])]
+    role = objects[("ClusterRole", binding["roleRef"]["name"])]
+    granted = {(g, r): set(rule["verbs"]) for rule in role["rules"]
+               for g in rule["apiGroups"] for r in rule["resources"]}
+    for needed in (("", "pods"), ("", "namespaces"), ("apps", "replicasets")):
+        assert {"get", "watch", "list"} <= granted[needed], needed
+    assert not any(v - {"get", "watch", "list"} for v in granted.values()), "read-only"
