@@ -135,7 +135,7 @@ def test_every_manifest_validates_against_the_kubernetes_schemas_offline():
 
     version = kubernetes_validate.latest_version()
     objects = k8s_objects()
-    for (kind, name), obj in objects.items():
+    for (kind, _), obj in objects.items():
         if kind != "Kustomization":
             kubernetes_validate.validate(obj, version, strict=True)  # raises, naming the field
     broken = copy.deepcopy(objects[("DaemonSet", "otel-linnix")])
