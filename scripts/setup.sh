@@ -8,7 +8,14 @@ log() { printf 'setup: %s\n' "$*"; }
 
 ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 PACKAGES=(python3 python3-venv python3-pip python3-bpfcc bpftool "linux-headers-$ARCH"
-          prometheus prometheus-alertmanager make gcc libc6-dev procps iproute2)
+          prometheus prometheus-alertmanager make gcc libc6-dev procps iproute2 debootstrap)
+# The container tests need a Docker engine: Debian's docker.io, only where no engine is
+# installed at all (docker-ce and docker.io conflict; an engine already here is never replaced).
+# A docker client alone is not an engine.
+if ! command -v dockerd >/dev/null 2>&1 \
+        && ! dpkg-query -W -f='${Status}' docker-ce 2>/dev/null | grep -q 'install ok installed'; then
+    PACKAGES+=(docker.io)
+fi
 # Debian starts these daemons when it installs them; the tests run their own on free ports.
 SERVICES_WE_INSTALL=(prometheus prometheus-alertmanager)
 
@@ -64,14 +71,15 @@ mount_fs() {
 
 venv_setup() {
     local stamp=.venv/.installed hash
-    hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    hash=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
     if [[ ! -x .venv/bin/python ]]; then
         log "creating .venv from /usr/bin/python3 (with system site packages for bcc)"
         /usr/bin/python3 -m venv --system-site-packages .venv
     fi
     if [[ ! -f $stamp || "$(cat "$stamp")" != "$hash" ]]; then
         log "installing Python dependencies"
-        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+        .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+            -e '.[dev]'
         echo "$hash" > "$stamp"
     fi
 }
