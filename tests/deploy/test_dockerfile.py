@@ -74,7 +74,7 @@ def test_healthcheck_and_ports_match_the_api_and_prometheus_endpoints():
     assert api.group(1) == "127.0.0.1"
     # the check asks where the API is (API_ENDPOINT), by default where the image puts it
     check = words["HEALTHCHECK"]
-    assert "os.environ.get('API_ENDPOINT', '127.0.0.1:%s')" % api.group(2) in check
+    assert f"os.environ.get('API_ENDPOINT', '127.0.0.1:{api.group(2)}')" in check
 
 
 def apt_packages() -> list[str]:
