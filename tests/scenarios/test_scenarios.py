@@ -149,8 +149,8 @@ def test_cpu_contention_raises_pressure_naming_the_cgroups_workers(tmp_path):
     assert alerts, "no cpu_pressure alert"
     alert, workers = alerts[0], set(events["onset"]["workers"])
     print(f"\ncpu_pressure: {alert.message}")
-    users = alert.evidence["top_users"]
-    assert {u["pid"] for u in users[:len(workers)]} <= workers
+    users = alert.evidence["top_users"]  # kept while the alert outlives the workers
+    assert users and {u["pid"] for u in users[:len(workers)]} <= workers
     assert alert.subject.pid in workers
     assert alert.evidence["cgroups"][0] == events["onset"]["cgroup"]
     # run-queue starvation: the workers also waited for a CPU much of the time

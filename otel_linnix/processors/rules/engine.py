@@ -108,7 +108,7 @@ class Engine:
             fired = active.alert
             if SEVERITY_RANK[severity] <= SEVERITY_RANK[fired.severity]:
                 fired.last_seen_ns = now  # still firing: refresh, no new alert
-                fired.evidence = finding.evidence
+                fired.evidence = _refreshed(fired.evidence, finding.evidence)
                 return []
             del self.active[ident]
             return [_resolved(fired, now, f"escalated to {severity}: {fired.message}",
@@ -141,6 +141,13 @@ class Engine:
     def stop(self) -> None:
         for det in self.detectors:
             det.stop()
+
+
+def _refreshed(old: dict, new: dict) -> dict:
+    """Evidence of a still-firing alert: the new figures, but an empty list or name does not
+    replace a known one (pressure outlasting its users, whose processes have exited, must not
+    erase who they were: the message still names them)."""
+    return {**old, **{k: v for k, v in new.items() if v not in ([], {}, "", None)}}
 
 
 def _resolved(fired: Alert, now: int, message: str, **evidence) -> Alert:

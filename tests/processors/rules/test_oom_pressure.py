@@ -117,6 +117,14 @@ def test_sustained_cpu_pressure_fires_naming_the_top_cpu_users(tmp_path):
     assert "cpu pressure (host)" in alert.message and "worker0" in alert.message
     assert alert.evidence["waiting"] == [{"pid": idle, "comm": "sleeper", "wait_share": 0.5}]
 
+    # the workers exit; the stall lingers a while: the alert keeps naming who caused it
+    ended = [tree.exit(pid) for pid in busy]
+    lingering, _ = pressure_run(tree, 20, 0.95, start_total=total + 6 * NS)
+    assert not feed(proc, ctx, [*ended, *lingering])
+    [still] = [a for a in ctx.alerts.firing() if a.rule == "cpu_pressure"]
+    assert [u["pid"] for u in still.evidence["top_users"]][:3] == busy
+    assert still.evidence["cgroups"] == alert.evidence["cgroups"]
+
 
 def test_pressure_below_threshold_or_too_short_stays_silent(tmp_path):
     ctx = test_context()
