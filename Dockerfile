@@ -46,7 +46,7 @@ RUN apt-get update \
  && cd /opt/otel-linnix/kernel-headers \
  && find arch -mindepth 1 -maxdepth 1 ! -name "$karch" -exec rm -rf {} + \
  && rm -rf include/dt-bindings include/sound include/drm include/media \
- && cd / && rm -rf /tmp/headers /var/lib/apt/lists/*
+ && cd / && apt-get clean && rm -rf /tmp/headers /var/lib/apt/lists/* /var/cache/apt/*.bin
 
 WORKDIR /opt/otel-linnix
 COPY pyproject.toml README.md constraints.txt ./

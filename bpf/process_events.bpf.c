@@ -15,7 +15,7 @@ struct lifetime {
     u32 ppid;
     u32 threads;
     u32 execs;
-    u32 pad;
+    u32 pid;  /* as reported: the host's tgid, or the agent's pid namespace's (PIDNS_INUM) */
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
@@ -51,6 +51,44 @@ static __always_inline void *task_parent(void *task) {
     return parent;
 }
 
+#ifdef PIDNS_INUM
+/* The agent runs in a pid namespace of its own (a sidecar with --pid=container:NAME or
+ * shareProcessNamespace): pids are reported as that namespace numbers them, the numbers its
+ * /proc shows, and processes outside it are not reported at all (0). The namespace's level is
+ * found by its inode among the levels of the task's struct pid. */
+#define UPID_SIZE 16 /* struct upid { int nr; struct pid_namespace *ns; } */
+#define PIDNS_MAX_LEVEL 8
+static __always_inline u32 ns_tgid(void *task) {
+    void *leader = 0, *pid = 0;
+    READ_FIELD(leader, task, OFF_TASK_GROUP_LEADER);
+    READ_FIELD(pid, leader ? leader : task, OFF_TASK_THREAD_PID);
+    if (!pid)
+        return 0;
+    u32 level = 0;
+    READ_FIELD(level, pid, OFF_PID_LEVEL);
+    for (u32 i = 1; i < PIDNS_MAX_LEVEL; i++) {
+        if (i > level)
+            break;
+        char *upid = (char *)pid + OFF_PID_NUMBERS + i * UPID_SIZE;
+        void *ns = 0;
+        u32 inum = 0;
+        READ_FIELD(ns, upid, OFF_UPID_NS);
+        if (!ns)
+            continue;
+        READ_FIELD(inum, ns, OFF_PIDNS_NS + OFF_NS_COMMON_INUM);
+        if (inum == PIDNS_INUM) {
+            int nr = 0;
+            READ_FIELD(nr, upid, OFF_UPID_NR);
+            return nr;
+        }
+    }
+    return 0;
+}
+#define REPORTED_TGID(task, host_tgid) ns_tgid(task)
+#else
+#define REPORTED_TGID(task, host_tgid) (host_tgid)
+#endif
+
 static __always_inline void task_ids(void *task, u32 *uid, u32 *gid) {
     void *cred = 0;
     READ_FIELD(cred, task, OFF_TASK_CRED);
@@ -70,11 +108,15 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
             __sync_fetch_and_add(&lt->threads, 1);
         return 0;
     }
+    u32 reported = REPORTED_TGID(child, tgid);
+    if (!reported)
+        return 0; /* outside the agent's pid namespace */
     void *parent = task_parent(child);
     struct lifetime lt = {};
     lt.start_ns = task_start(child);
     lt.parent_start_ns = task_start(parent);
-    lt.ppid = task_tgid(parent);
+    lt.ppid = REPORTED_TGID(parent, task_tgid(parent));
+    lt.pid = reported;
     lt.cgroup_id = bpf_get_current_cgroup_id();
     /* update, not insert: an entry left by a process whose exit came before the exit program
      * was attached must not block the pid's next lifetime. Fails only when the map is full. */
@@ -87,7 +129,7 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
         return 0;
     }
     e->type = EVENT_FORK;
-    e->pid = tgid;
+    e->pid = reported;
     e->ppid = lt.ppid;
     e->uid = 0;
     e->gid = 0;
@@ -152,13 +194,16 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     struct lifetime *lt = lifetimes.lookup(&tgid);
     if (lt)
         __sync_fetch_and_add(&lt->execs, 1);
+    u32 reported = lt ? lt->pid : REPORTED_TGID(task, tgid);
+    if (!reported)
+        return 0;
 
     u32 zero = 0;
     struct exec_event *s = exec_scratch.lookup(&zero);
     if (!s)
         return 0;
     s->type = EVENT_EXEC;
-    s->pid = tgid;
+    s->pid = reported;
     s->ts_ns = bpf_ktime_get_boot_ns();
     s->start_ns = task_start(task);
     u32 uid = 0, gid = 0;
@@ -205,6 +250,12 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     if (!leader)
         leader = task;
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct lifetime *lt = lifetimes.lookup(&tgid);
+    u32 reported = lt ? lt->pid : REPORTED_TGID(leader, tgid);
+    if (!reported) {
+        lifetimes.delete(&tgid);
+        return 0;
+    }
 
     struct exit_event *e = events.ringbuf_reserve(sizeof(struct exit_event));
     if (!e) {
@@ -213,7 +264,7 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
         return 0;
     }
     e->type = EVENT_EXIT;
-    e->pid = tgid;
+    e->pid = reported;
     e->exit_ns = bpf_ktime_get_boot_ns();
     e->exit_code = 0;
     READ_FIELD(e->exit_code, task, OFF_TASK_EXIT_CODE);
@@ -229,7 +280,6 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
         oom_victims.delete(&tgid);
     bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)leader + OFF_TASK_COMM);
 
-    struct lifetime *lt = lifetimes.lookup(&tgid);
     if (lt) {
         e->fork_seen = 1;
         e->ppid = lt->ppid;
@@ -241,7 +291,7 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     } else { /* started before the agent: what the task says now */
         void *parent = task_parent(leader);
         e->fork_seen = 0;
-        e->ppid = task_tgid(parent);
+        e->ppid = REPORTED_TGID(parent, task_tgid(parent));
         e->start_ns = task_start(leader);
         e->parent_start_ns = task_start(parent);
         e->cgroup_id = bpf_get_current_cgroup_id();
@@ -315,17 +365,21 @@ TRACEPOINT_PROBE(oom, mark_victim) {
     u32 pid = args->pid;
     u8 one = 1;
     oom_victims.update(&pid, &one);
+    struct lifetime *lt = lifetimes.lookup(&pid);
+#ifdef PIDNS_INUM
+    if (!lt) /* a victim whose fork was not seen: not one the agent's namespace can name */
+        return 0;
+#endif
     struct oom_event *e = events.ringbuf_reserve(sizeof(struct oom_event));
     if (!e) {
         count_lost(LOST_RINGBUF);
         return 0;
     }
     e->type = EVENT_OOM;
-    e->pid = pid;
+    e->pid = lt ? lt->pid : pid;
     e->uid = args->uid;
     e->oom_score_adj = args->oom_score_adj;
     e->ts_ns = bpf_ktime_get_boot_ns();
-    struct lifetime *lt = lifetimes.lookup(&pid);
     e->start_ns = lt ? lt->start_ns : 0;
     e->total_vm_kb = args->total_vm;
     e->anon_rss_kb = args->anon_rss;

@@ -175,6 +175,13 @@ class ProcessTable:
                 proc.tree_root = self._tree_root_for(proc.ppid, proc.key)
             self._put(proc, proc.key)
 
+    def forget(self, keys: Iterable[ProcessKey]) -> None:
+        """Drop lifetimes the agent does not watch (a sidecar's table holds only its cgroup's
+        processes), without remembering them as exited."""
+        with self._lock:
+            for key in keys:
+                self._drop(key)
+
     def set_parent(self, pid: int, new_ppid: int) -> None:
         """Record a re-parenting (the original parent stays in ``original_ppid``)."""
         with self._lock:

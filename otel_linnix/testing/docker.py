@@ -43,6 +43,10 @@ path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 """
+_CLEAN = """DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache ""; Dir::Cache::srcpkgcache "";
+"""
 
 
 class EngineUnavailable(Exception):
@@ -124,6 +128,8 @@ def _slim_and_trusting(root: str) -> None:
     os.makedirs(f"{root}/etc/dpkg/dpkg.cfg.d", exist_ok=True)
     with open(f"{root}/etc/dpkg/dpkg.cfg.d/slim", "w") as f:
         f.write(_SLIM)
+    with open(f"{root}/etc/apt/apt.conf.d/docker-clean", "w") as f:  # as the official image
+        f.write(_CLEAN)
     for path in ("usr/share/man", "usr/share/info", "usr/share/locale", "var/lib/apt/lists",
                  "var/cache/apt/archives"):
         shutil.rmtree(f"{root}/{path}", ignore_errors=True)

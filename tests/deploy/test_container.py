@@ -8,6 +8,7 @@ Skips (saying why) only where no Docker engine can run at all.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -84,7 +85,6 @@ def test_the_replay_demo_is_healthy_as_the_unprivileged_user(image):
 def _bridge_gateway() -> str:
     """The host's address on the default bridge (its gateway; by default the subnet's first)."""
     import ipaddress
-    import json
 
     [config] = json.loads(docker.docker("network", "inspect", "-f", "{{json .IPAM.Config}}",
                                         "bridge").stdout)[:1]
@@ -93,36 +93,35 @@ def _bridge_gateway() -> str:
     return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
 
 
-def _run_node(flags: list[str], *extra: str) -> str:
-    """Start the node agent; returns which capability flags the engine took."""
-    docker.remove(NODE)
-    args = ["run", "-d", "--name", NODE, *extra, *flags, TAG,
-            "--config", "/etc/otel-linnix/to-collector.yaml"]
-    result = docker.docker(*args, check=False)
+def _run_agent(flags: list[str], *extra: str, name: str = NODE,
+               config: str = "/etc/otel-linnix/to-collector.yaml") -> str:
+    """Start the agent; returns which capability flags the engine took."""
+    docker.remove(name)
+    tail = [TAG, "--config", config]
+    result = docker.docker("run", "-d", "--name", name, *extra, *flags, *tail, check=False)
     if result.returncode == 0:
         return "BPF, PERFMON"
     error = result.stderr.decode()
     # An engine older than 23.0 does not know the names: the README's fallback, nothing else.
     assert "unknown capability" in error, error
-    docker.remove(NODE)
+    docker.remove(name)
     fallback = [f for f in flags if f not in ("--cap-add=BPF", "--cap-add=PERFMON")]
-    docker.docker("run", "-d", "--name", NODE, *extra, "--cap-add=SYS_ADMIN", *fallback, TAG,
-                  "--config", "/etc/otel-linnix/to-collector.yaml")
+    docker.docker("run", "-d", "--name", name, *extra, "--cap-add=SYS_ADMIN", *fallback, *tail)
     return "SYS_ADMIN (this engine predates the BPF / PERFMON names)"
 
 
-def _ready(timeout: float = 90) -> None:
+def _ready(name: str = NODE, timeout: float = 90) -> None:
     probe = ("import urllib.request; print(urllib.request.urlopen("
              "'http://127.0.0.1:3000/readyz', timeout=2).read().decode())")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = docker.docker("exec", NODE, "python3", "-c", probe, check=False)
+        out = docker.docker("exec", name, "python3", "-c", probe, check=False)
         if out.returncode == 0 and b'"ready":true' in out.stdout.replace(b" ", b""):
             return
-        if docker.health(NODE) in ("exited", "gone"):
+        if docker.health(name) in ("exited", "gone"):
             break
         time.sleep(1)
-    raise AssertionError(f"/readyz never ready:\n{docker.logs(NODE)[-3000:]}")
+    raise AssertionError(f"/readyz never ready:\n{docker.logs(name)[-3000:]}")
 
 
 def test_the_node_agent_with_the_documented_flags_exports_a_host_processs_exit_code(image):
@@ -133,7 +132,7 @@ def test_the_node_agent_with_the_documented_flags_exports_a_host_processs_exit_c
         flags = documented_run_flags()
         flags = [f"127.0.0.1:{free_port()}:9464" if f == "127.0.0.1:9464:9464" else f
                  for f in flags]
-        took = _run_node(flags, "-e", f"OTLP_ENDPOINT={gateway}:{port}")
+        took = _run_agent(flags, "-e", f"OTLP_ENDPOINT={gateway}:{port}")
         _ready()
         marker = f"otel-linnix-container-test-{uuid.uuid4().hex[:8]}"
         done = subprocess.run(["sh", "-c", "exit 3", marker], check=False)  # on the host
@@ -176,9 +175,55 @@ def test_the_node_agent_starts_without_the_hosts_kernel_headers(image, tmp_path,
         (tmp_path / "src").mkdir()
         kept += ["-v", f"{tmp_path / 'modules'}:/lib/modules:ro",
                  "-v", f"{tmp_path / 'src'}:/usr/src:ro"]
-    _run_node(kept)
+    _run_agent(kept)
     try:
         _ready()
         assert "ebpf_process attached" in docker.logs(NODE)
     finally:
         docker.remove(NODE)
+
+
+def test_the_sidecar_sees_only_its_workload_in_the_workloads_own_pid_numbers(image):
+    from otel_linnix import procfs
+
+    workload, sidecar = "otel-linnix-test-workload", "otel-linnix-test-sidecar"
+    docker.remove(workload, sidecar)
+    gateway = _bridge_gateway()
+    server = OTLPServer(host=gateway)
+    port = server.start_grpc()
+    try:
+        # the workload: its pid 1 is a shell that keeps starting children exiting with 7
+        docker.docker("run", "-d", "--name", workload, "--entrypoint", "sh", docker.BASE_IMAGE,
+                      "-c", "while :; do sh -c 'exit 7'; sleep 0.3; done")
+        host_pid = int(docker.docker("inspect", "-f", "{{.State.Pid}}", workload).stdout)
+        scope = procfs.read_cgroup(host_pid)  # the workload's cgroup, as the agent resolves it
+        assert scope.strip("/"), "the workload has no cgroup of its own"
+        flags = [f for f in documented_run_flags() if f != "--pid=host"]
+        i = flags.index("-p")
+        del flags[i:i + 2]
+        _run_agent(flags, f"--pid=container:{workload}", "-e", f"OTLP_ENDPOINT={gateway}:{port}",
+                   "-e", f"OTEL_LINNIX_CGROUP={scope}", name=sidecar,
+                   config="/etc/otel-linnix/sidecar.yaml")
+        _ready(sidecar)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(server.spans()) < 5:
+            time.sleep(0.5)
+        spans = server.spans()
+        assert len(spans) >= 5, docker.logs(sidecar)[-3000:]
+        for span in spans:  # only the workload's processes, none of the host's or the agent's
+            attrs = attributes(span)
+            assert attrs["process.linux.cgroup"] == {"stringValue": scope}, attrs
+        exits = [attributes(s) for s in spans
+                 if attributes(s).get("process.exit.code") == {"intValue": "7"}]
+        assert exits, "no span of the workload's `sh -c 'exit 7'`"
+        # one pid namespace: the children's parent is the workload's pid 1, not a host pid
+        assert {a["process.parent_pid"]["intValue"] for a in exits} == {"1"}
+        listed = docker.docker("exec", sidecar, "python3", "-c",
+                               "import urllib.request; print(urllib.request.urlopen("
+                               "'http://127.0.0.1:3000/processes', timeout=5).read().decode())")
+        processes = json.loads(listed.stdout)["processes"]
+        assert processes and all(p["cgroup"] == scope for p in processes), processes[:5]
+        assert any(p["pid"] == 1 and p["comm"] == "sh" for p in processes), processes[:5]
+    finally:
+        docker.remove(workload, sidecar)
+        server.stop()

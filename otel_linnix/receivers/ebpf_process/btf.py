@@ -46,6 +46,15 @@ NEEDED = {
     ("mem_cgroup", "memory"): "OFF_MEMCG_MEMORY",
     ("page_counter", "max"): "OFF_PAGE_COUNTER_MAX",
     ("page_counter", "parent"): "OFF_PAGE_COUNTER_PARENT",
+    # a process's pid as the agent's own pid namespace numbers it (a sidecar sharing a
+    # workload's namespace): task->thread_pid->numbers[level] {nr, ns}, ns->ns.inum
+    ("task_struct", "thread_pid"): "OFF_TASK_THREAD_PID",
+    ("pid", "level"): "OFF_PID_LEVEL",
+    ("pid", "numbers"): "OFF_PID_NUMBERS",
+    ("upid", "nr"): "OFF_UPID_NR",
+    ("upid", "ns"): "OFF_UPID_NS",
+    ("pid_namespace", "ns"): "OFF_PIDNS_NS",
+    ("ns_common", "inum"): "OFF_NS_COMMON_INUM",
 }
 #: (enum, enumerator) → the -D name; -1 when the kernel lacks it (a controller compiled out).
 ENUM_VALUES = {("cgroup_subsys_id", "memory_cgrp_id"): "MEMORY_CGRP_ID"}

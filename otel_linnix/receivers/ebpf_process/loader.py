@@ -43,6 +43,18 @@ def check_preconditions() -> None:
                             f"mount -t tracefs nodev {TRACEFS}")
 
 
+#: The initial pid namespace's inode (PROC_PID_INIT_INO): an agent there sees every pid.
+INIT_PID_NS = 0xEFFFFFFC
+
+
+def own_pid_namespace() -> int | None:
+    """The inode of the agent's pid namespace when it is not the host's (a sidecar sharing a
+    workload's namespace): the kernel side then reports pids as this namespace numbers them,
+    the numbers the agent's /proc shows, and nothing from outside it."""
+    inode = os.stat("/proc/self/ns/pid").st_ino
+    return None if inode == INIT_PID_NS else inode
+
+
 class Probe:
     """The loaded program, as the file descriptors the loader process handed over.
 
@@ -53,9 +65,13 @@ class Probe:
     def __init__(self, ringbuf_pages: int = 1024, max_lifetimes: int = 131072,
                  timeout: float = 120.0, traceparent: bool = True) -> None:
         check_preconditions()
+        defines = {"RINGBUF_PAGES": ringbuf_pages, "MAX_LIFETIMES": max_lifetimes,
+                   "TRACEPARENT_SCAN": int(traceparent)}
+        pidns = own_pid_namespace()
+        if pidns is not None:
+            defines["PIDNS_INUM"] = pidns
         spec = {"source": "process_events.bpf.c", "maps": ["events", "lost"],
-                "defines": {"RINGBUF_PAGES": ringbuf_pages, "MAX_LIFETIMES": max_lifetimes,
-                            "TRACEPARENT_SCAN": int(traceparent)}}
+                "defines": defines}
         self.info, fds = _run_loader(spec, timeout)
         self._fds = fds
         maps = self.info["maps"]

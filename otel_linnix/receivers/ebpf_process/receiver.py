@@ -71,8 +71,11 @@ class EbpfProcessReceiver(Receiver):
         self._kernel_stats.start()
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._probe.watch(self._wake_fd)
+        prefix = self._prefix
         seeded = seed(self._ctx.process_table, self._config["argv_max_args"],
-                      self._config["argv_max_bytes"]) if self._config["seed_from_proc"] else 0
+                      self._config["argv_max_bytes"],
+                      (lambda p: p.cgroup_path.startswith(prefix)) if prefix else None,
+                      ) if self._config["seed_from_proc"] else 0
         for target, name in ((self._poll_loop, "ebpf-poll"), (self._sample_loop, "ebpf-sample")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -139,6 +142,9 @@ class EbpfProcessReceiver(Receiver):
             out = [r for r in out if type(r) is not ProcessExec]
         if self._prefix:
             out = [r for r in out if self._in_scope(r)]
+            # the table (and so /processes, /graph) holds only the watched cgroup's processes
+            table.forget([r.key for r in records
+                          if type(r) is ProcessStart and not r.cgroup_path.startswith(self._prefix)])
         if out:
             self.consumer.consume(out)
 

@@ -3,6 +3,8 @@ children they fork link to them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from otel_linnix import procfs
 from otel_linnix.containers import identify
 from otel_linnix.proctable import Process, ProcessTable
@@ -26,10 +28,13 @@ def process_from_proc(pid: int, max_args: int = 64, max_bytes: int = 4096) -> Pr
     )
 
 
-def seed(table: ProcessTable, max_args: int = 64, max_bytes: int = 4096) -> int:
-    """Insert every live process not already known (parents first, so trees link). Returns count."""
+def seed(table: ProcessTable, max_args: int = 64, max_bytes: int = 4096,
+         admit: Callable[[Process], bool] | None = None) -> int:
+    """Insert every live process not already known (parents first, so trees link), or those
+    ``admit`` lets in (a sidecar's cgroup). Returns count."""
     procs = [p for pid in procfs.pids() if pid not in table
-             and (p := process_from_proc(pid, max_args, max_bytes)) is not None]
+             and (p := process_from_proc(pid, max_args, max_bytes)) is not None
+             and (admit is None or admit(p))]
     procs.sort(key=lambda p: p.start_ns)
     for proc in procs:
         table.insert(proc)

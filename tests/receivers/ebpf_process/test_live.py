@@ -163,6 +163,10 @@ def test_cgroup_prefix_keeps_one_cgroup_only():
             assert sink.wait_for(lambda recs: sum(type(r) is ProcessExit and r.exe == "/bin/true"
                                                   for r in recs) >= 3, 10)
             time.sleep(0.3)
+            # the table (what /processes lists) holds the scope's processes only, not the host's
+            table = ctx.process_table.snapshot()
+            assert all(p.cgroup_path.startswith(f"/{name}") for p in table), \
+                [(p.pid, p.comm, p.cgroup_path) for p in table][:5]
     finally:
         os.rmdir(f"{root}/{name}")
     exits = [r for r in sink.records if type(r) is ProcessExit]
