@@ -9,6 +9,7 @@ module only walks them, and keeps nothing of its own.
 
 from __future__ import annotations
 
+from otel_linnix.containers import identify
 from otel_linnix.proctable import ProcessTable
 from otel_linnix.records import NS_PER_TICK, AlertSubject, ProcessKey, process_key
 from otel_linnix.redact import redact_argv
@@ -90,10 +91,11 @@ class Lineage:
 
 
 def subject_from(proc) -> AlertSubject:
-    """A live process (from the table) as an alert names it."""
+    """A process (from the table) as an alert names it, with its container and pod."""
     return AlertSubject(pid=proc.pid, start_ns=proc.start_ns, comm=proc.comm, exe=proc.exe,
                         container_id=proc.container_id, cgroup_path=proc.cgroup_path,
-                        argv=bounded_argv(proc.argv))
+                        argv=bounded_argv(proc.argv),
+                        pod_uid=identify(proc.cgroup_path).pod_uid if proc.cgroup_path else "")
 
 
 def bounded_argv(argv: tuple[str, ...], max_args: int = 32, max_len: int = 256

@@ -57,9 +57,10 @@ class EbpfProcessReceiver(Receiver):
         self._sample_seconds = t.counter("otel_linnix.receiver.sampler.seconds",
                                          "Wall time spent sampling /proc", "s")
         prefix = self._prefix
+        #: A sidecar's scope (cgroup_prefix), for what the table learns from /proc and reports.
+        self._admits = (lambda proc: proc.cgroup_path.startswith(prefix)) if prefix else None
         self._running = running.from_config(
-            self._ctx.process_table, config,
-            in_scope=(lambda p: p.cgroup_path.startswith(prefix)) if prefix else None,
+            self._ctx.process_table, config, in_scope=self._admits,
             state_path=os.path.join(default_state_dir(), "receivers",
                                     f"{settings.id.replace('/', '_')}.running.json"),
             boot_id=self._ctx.host.boot_id)
@@ -71,10 +72,8 @@ class EbpfProcessReceiver(Receiver):
         self._kernel_stats.start()
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._probe.watch(self._wake_fd)
-        prefix = self._prefix
         seeded = seed(self._ctx.process_table, self._config["argv_max_args"],
-                      self._config["argv_max_bytes"],
-                      (lambda p: p.cgroup_path.startswith(prefix)) if prefix else None,
+                      self._config["argv_max_bytes"], self._admits,
                       ) if self._config["seed_from_proc"] else 0
         for target, name in ((self._poll_loop, "ebpf-poll"), (self._sample_loop, "ebpf-sample")):
             thread = threading.Thread(target=target, name=name, daemon=True)

@@ -43,3 +43,15 @@ def test_a_culprit_the_table_no_longer_remembers_is_not_guessed():
     members = [table.get(pid).key for pid in live]
     assert Lineage(table).culprit(members) is None  # no remembered ancestor holds 80 %
     assert Lineage(ProcessTable()).culprit(members) is None  # nor does an empty table
+
+
+def test_the_subject_names_its_container_and_pod():
+    from otel_linnix.processors.rules.lineage import subject_from
+
+    uid = "1b2c3d4e-0000-4000-8000-00000000abcd"
+    tree = ProcessTreeBuilder()
+    pid = tree.spawn(exe="/app/server", cgroup_path=f"/kubepods/burstable/pod{uid}/{'a' * 64}")
+    table = ProcessTable()
+    table.apply(tree.records())
+    subject = subject_from(table.get(pid))
+    assert (subject.container_id, subject.pod_uid) == ("a" * 64, uid)
