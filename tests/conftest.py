@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -12,7 +14,9 @@ from otel_linnix.testing.bpfcheck import bpf_unavailable_reason
 # What agents started by the tests keep (spools, learned baselines, which running processes
 # were reported) goes to a scratch directory, never into the machine's own state directory;
 # agents in subprocesses inherit it.
-os.environ.setdefault("OTEL_LINNIX_STATE_DIR", tempfile.mkdtemp(prefix="otel-linnix-tests-"))
+if "OTEL_LINNIX_STATE_DIR" not in os.environ:
+    os.environ["OTEL_LINNIX_STATE_DIR"] = tempfile.mkdtemp(prefix="otel-linnix-tests-")
+    atexit.register(shutil.rmtree, os.environ["OTEL_LINNIX_STATE_DIR"], True)
 
 
 def pytest_collection_modifyitems(config, items):
