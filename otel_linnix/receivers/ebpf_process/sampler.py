@@ -1,8 +1,11 @@
 """Resource sampling from /proc: CPU, memory, threads, fds and the fd limit of live processes.
 
-Every tick reads /proc/PID/stat of all processes (cheap: one small read each) to rank them, then
-samples in full only the top-N by CPU and by RSS plus every process a rule watches, so the cost
-of the expensive parts (fd directory, limits) is bounded whatever the host runs.
+Every ``rank_every`` ticks the sampler reads /proc/PID/stat of all processes to rank them
+(CPU used since the last ranking, RSS, and their fd counts), and
+at every tick it samples in full only the top-N by CPU and by RSS of the last ranking plus
+every process a rule watches. The cost per tick is then bounded by N, not by the host's process
+count: on an idle host with a few hundred processes the full scan was most of the agent's CPU.
+A new heavy process is ranked within ``rank_every`` ticks, well inside any rule's window.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ LIMIT_REFRESH_TICKS = 30
 
 
 class Sampler:
-    def __init__(self, top_n: int = 20, fd_sweep_every: int = 5) -> None:
+    def __init__(self, top_n: int = 20, rank_every: int = 5) -> None:
         self.top_n = top_n
-        self.fd_sweep_every = fd_sweep_every
+        self.rank_every = max(1, rank_every)
         self._ticks = 0
+        #: (pid, start) of the processes the last ranking chose.
+        self._ranked: list[tuple[int, int]] = []
         self._last_cpu: dict[ProcessKey, int] = {}
         #: (limit, tick read) per live process; pruned with ``_last_cpu``'s key set.
         self._limits: dict[ProcessKey, tuple[int, int]] = {}
@@ -30,6 +35,9 @@ class Sampler:
         self.parents: dict[int, int] = {}
 
     def tick(self, watched: list[ProcessKey]) -> list[ProcessSample]:
+        self._ticks += 1
+        if self._ticks % self.rank_every != 1 % self.rank_every:
+            return self._resample(watched)
         stats = [s for pid in procfs.pids()
                  if (s := procfs.read_stat(pid)) is not None and s.state != "Z"]
         cpu_now: dict[ProcessKey, int] = {}
@@ -46,17 +54,32 @@ class Sampler:
         chosen = {i for _, i in heapq.nlargest(self.top_n, deltas)}
         chosen |= {i for _, i in heapq.nlargest(self.top_n, ((s.rss_bytes, i)
                                                              for i, s in enumerate(stats)))}
+        chosen |= self._fd_heavy(stats)
+        self._ranked = [(stats[i].pid, stats[i].start_ns) for i in sorted(chosen)]
         wanted = set(watched)
         chosen |= {i for i, s in enumerate(stats) if process_key(s.pid, s.start_ns) in wanted}
-        self._ticks += 1
-        if self.fd_sweep_every and self._ticks % self.fd_sweep_every == 0:
-            chosen |= self._fd_heavy(stats)
         now = boot_ns_now()
         return [sample for i in sorted(chosen) if (sample := self._sample(stats[i], now))]
 
+    def _resample(self, watched: list[ProcessKey]) -> list[ProcessSample]:
+        """Between rankings: the last ranking's choice and the watched processes only."""
+        ranked = {process_key(pid, start): pid for pid, start in self._ranked}
+        for key in watched:
+            ranked.setdefault(key, key[0])
+        now = boot_ns_now()
+        out = []
+        for key, pid in ranked.items():
+            s = procfs.read_stat(pid)
+            if s is None or s.state == "Z" or process_key(s.pid, s.start_ns) != key:
+                continue  # gone, or its pid reused
+            sample = self._sample(s, now)
+            if sample is not None:
+                out.append(sample)
+        return out
+
     def _fd_heavy(self, stats: list[procfs.Stat]) -> set[int]:
-        """Every few ticks, count every process's fds: a leaking process may use little CPU
-        and memory, so the CPU / RSS ranking alone would never sample it."""
+        """Count every process's fds at each ranking: a leaking process may use little CPU and
+        memory, so the CPU / RSS ranking alone would never sample it."""
         counted = [(n, i) for i, s in enumerate(stats) if (n := procfs.count_fds(s.pid))]
         return {i for _, i in heapq.nlargest(self.top_n, counted)}
 
