@@ -83,6 +83,17 @@ def _copy(proc: Process) -> Process:
     return Process(*_FIELDS(proc))
 
 
+#: What the table remembers of an exited lifetime, in this order (see ``_exited``).
+_EXITED_FIELDS = attrgetter("start_ns", "parent_start_ns", "original_ppid", "comm", "exe",
+                            "argv", "cgroup_path", "container_id", "tree_root")
+
+
+def _from_exited(pid: int, row: tuple) -> Process:
+    start_ns, parent_start_ns, original_ppid, comm, exe, argv, cgroup_path, container, root = row
+    return Process(pid, original_ppid, start_ns, parent_start_ns, original_ppid, 0, 0, comm, exe,
+                   argv, False, 0, cgroup_path, container, 0, True, root)
+
+
 @functools.lru_cache(maxsize=4096)
 def _container_of(cgroup_path: str) -> str:
     """Container id of a cgroup path; cached, a host has few distinct cgroups."""
@@ -104,8 +115,12 @@ class ProcessTable:
         #: Recently exited lifetimes, as they were at exit (bounded, like Tetragon's process
         #: cache keeps exited entries a while): late children, late alerts, the exporters (which
         #: run behind the table) and a fork storm's culprit, often long gone, are still found.
-        self._exited: dict[ProcessKey, Process] = {}
-        self._exited_old: dict[ProcessKey, Process] = {}
+        #: Kept as plain tuples of what the rules and the exporters ask of an exited lifetime
+        #: (``_EXITED_FIELDS``), not Process objects: the garbage collector stops tracking a
+        #: tuple of strings and ints, while 100k tracked objects made every full collection,
+        #: and so every lifetime, slower.
+        self._exited: dict[ProcessKey, tuple] = {}
+        self._exited_old: dict[ProcessKey, tuple] = {}
         self._exited_capacity = exited_capacity
         self._by_pid: dict[int, ProcessKey] = {}
         self._children: dict[int, set[int]] = {}
@@ -236,11 +251,10 @@ class ProcessTable:
         proc = self._procs.get(key)
         if proc is None:  # its start was never seen: what its exit record says is all there is
             rec.tree_root = self._tree_root_for(rec.ppid, key, rec.parent_start_ns)
-            self._remember_exit(key, Process(
-                rec.pid, rec.ppid, rec.start_ns, rec.parent_start_ns, rec.ppid, rec.uid, rec.gid,
-                rec.comm, rec.exe, rec.argv, rec.argv_truncated, rec.cgroup_id, rec.cgroup_path,
-                _container_of(rec.cgroup_path) if rec.cgroup_path else "", rec.exec_count,
-                rec.fork_seen, rec.tree_root))
+            self._remember_exit(key, (
+                rec.start_ns, rec.parent_start_ns, rec.ppid, rec.comm, rec.exe, rec.argv,
+                rec.cgroup_path, _container_of(rec.cgroup_path) if rec.cgroup_path else "",
+                rec.tree_root))
             return None
         rec.tree_root = proc.tree_root
         rec.trace_ctx = proc.trace_ctx
@@ -250,7 +264,7 @@ class ProcessTable:
             rec.exe, rec.argv, rec.argv_truncated = proc.exe, proc.argv, proc.argv_truncated
             rec.cgroup_path = proc.cgroup_path
         kids = self._children.pop(rec.pid, None)
-        self._remember_exit(key, proc)
+        self._remember_exit(key, _EXITED_FIELDS(proc))
         self._drop(key)
         if kids:
             # Orphans: the kernel re-parents them to a subreaper or init; until the receiver
@@ -262,18 +276,17 @@ class ProcessTable:
                     self._children.setdefault(1, set()).add(child_pid)
         return kids
 
-    def _remember_exit(self, key: ProcessKey, proc: Process) -> None:
+    def _remember_exit(self, key: ProcessKey, row: tuple) -> None:
         """Two generations of plain dicts: an insert per exit costs a tenth of an OrderedDict's
-        insert-and-evict, and at most ``exited_capacity`` entries are kept. The object is the
-        one the table held (nothing writes to it once it has exited), not a copy."""
+        insert-and-evict, and at most ``exited_capacity`` entries are kept."""
         exited = self._exited
-        exited[key] = proc
+        exited[key] = row
         if len(exited) >= self._exited_capacity // 2:
             self._exited_old, self._exited = exited, {}
 
     def _exited_root(self, key: ProcessKey) -> ProcessKey | None:
         found = self._exited.get(key) or self._exited_old.get(key)
-        return found.tree_root if found is not None else None
+        return found[-1] if found is not None else None
 
     def _sample(self, rec: ProcessSample) -> None:
         proc = self._procs.get(rec.key)
@@ -336,13 +349,14 @@ class ProcessTable:
         return self._procs.get(key) if key is not None else None
 
     def recall(self, key: ProcessKey) -> Process | None:
-        """A live or recently exited lifetime, not a copy: like ``peek``, only for the
-        pipeline's own thread. An exited one is as it was at exit; its ``original_ppid`` and
+        """A live or recently exited lifetime: the live one itself (like ``peek``, only for
+        the pipeline's own thread), an exited one as it was at exit. Its ``original_ppid`` and
         ``parent_start_ns`` name its fork-time parent, which ``recall`` may find in turn."""
         proc = self._procs.get(key)
         if proc is not None:
             return proc
-        return self._exited.get(key) or self._exited_old.get(key)
+        row = self._exited.get(key) or self._exited_old.get(key)
+        return _from_exited(key[0], row) if row is not None else None
 
     def get(self, pid: int) -> Process | None:
         with self._lock:
