@@ -148,18 +148,20 @@ class Delivery:
                        f"request, not retryable, dropped: {result.error}")
         return result
 
-    def abandon(self) -> int:
+    def abandon(self) -> str:
         """At shutdown, while a send hangs: spool the request in flight (it may yet arrive:
-        at least once, never lost) and return how many requests could not be kept (0 or 1)."""
+        at least once, never lost). Says what became of it: spooled, dropped (no spool, or
+        a full one: counted) or none (no send in flight)."""
         with self._in_flight_lock:
             in_flight, self._in_flight = self._in_flight, None
         if in_flight is None:
-            return 0
+            return "none"
         signal, payload, spans = in_flight
         if self.spool is not None and self.spool.put(signal, payload, spans):
             self._counts.spooled.add(1, self._counts.labels)
-            return 0
-        return 1
+            return "spooled"
+        self._counts.drop(1, "shutdown")
+        return "dropped"
 
     def _retry_in_place(self, signal: Signal, payload: bytes, result: Result, delay: float,
                         spans: int) -> None:

@@ -89,11 +89,10 @@ class OTLPExporter(Exporter):
             lost = self._queue.queued
             if lost:
                 self._counts.drop(lost, "shutdown")
-            lost_requests = self._delivery.abandon()  # spooled when there is a spool
-            self._log.warning("exporters.%s: %s did not answer within %.1fs at shutdown; the "
-                              "request in flight %s, %d queued records not exported", self._id,
-                              sender.target, timeout,
-                              "was lost" if lost_requests else "is kept in the spool", lost)
+            in_flight = self._delivery.abandon()  # spooled when there is a spool
+            self._log.warning("exporters.%s: %s did not answer within %.1fs at shutdown; "
+                              "request in flight: %s; %d queued records not exported",
+                              self._id, sender.target, timeout, in_flight, lost)
             return
         self._batch(self._queue.take())  # the last batch: what cannot be sent in time spools
         sender.close()
