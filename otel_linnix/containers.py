@@ -6,6 +6,7 @@ the pod uid in the kubepods slice. Unknown shapes yield empty strings, never a g
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -30,7 +31,10 @@ class Identity:
     systemd_unit: str = ""
 
 
+@functools.lru_cache(maxsize=4096)
 def identify(cgroup_path: str) -> Identity:
+    """Cached (the result is frozen): a host has few distinct cgroups, and the table, the rules
+    and the exporters ask about the same ones for every process."""
     container = ""
     for pattern in _CONTAINER_PATTERNS:
         m = pattern.search(cgroup_path)

@@ -7,7 +7,6 @@ thread never sees a half-applied update.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -92,12 +91,6 @@ def _from_exited(pid: int, row: tuple) -> Process:
     start_ns, parent_start_ns, original_ppid, comm, exe, argv, cgroup_path, container, root = row
     return Process(pid, original_ppid, start_ns, parent_start_ns, original_ppid, 0, 0, comm, exe,
                    argv, False, 0, cgroup_path, container, 0, True, root)
-
-
-@functools.lru_cache(maxsize=4096)
-def _container_of(cgroup_path: str) -> str:
-    """Container id of a cgroup path; cached, a host has few distinct cgroups."""
-    return identify(cgroup_path).container_id
 
 
 def _is_tree_root_parent(ppid: int) -> bool:
@@ -215,7 +208,7 @@ class ProcessTable:
             root = key if _is_tree_root_parent(ppid) else parent.tree_root
         else:
             exe, argv = "", ()
-            container = _container_of(rec.cgroup_path) if rec.cgroup_path else ""
+            container = identify(rec.cgroup_path).container_id
             root = self._tree_root_for(ppid, key, rec.parent_start_ns)
         # positional, in Process's field order (test_proctable checks the fields land)
         proc = Process(rec.pid, ppid, rec.start_ns, rec.parent_start_ns, ppid, rec.uid, rec.gid,
@@ -253,7 +246,7 @@ class ProcessTable:
             rec.tree_root = self._tree_root_for(rec.ppid, key, rec.parent_start_ns)
             self._remember_exit(key, (
                 rec.start_ns, rec.parent_start_ns, rec.ppid, rec.comm, rec.exe, rec.argv,
-                rec.cgroup_path, _container_of(rec.cgroup_path) if rec.cgroup_path else "",
+                rec.cgroup_path, identify(rec.cgroup_path).container_id,
                 rec.tree_root))
             return None
         rec.tree_root = proc.tree_root

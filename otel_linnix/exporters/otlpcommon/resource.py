@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import platform
 
@@ -93,9 +92,8 @@ def build_resource(host: HostInfo, workload: Workload = HOST_WORKLOAD, agent: bo
     return Resource(attributes=[kv(k, v) for k, v in attrs.items() if v != ""])
 
 
-@functools.lru_cache(maxsize=4096)
 def workload_of(cgroup_path: str) -> Workload:
-    """The container and pod a cgroup path names; cached, a host has few distinct cgroups."""
+    """The container and pod a cgroup path names (``identify`` is cached)."""
     found = identify(cgroup_path)
     return found.container_id, found.pod_uid
 

@@ -26,8 +26,8 @@ class Sampler:
         self.top_n = top_n
         self.rank_every = max(1, rank_every)
         self._ticks = 0
-        #: (pid, start) of the processes the last ranking chose.
-        self._ranked: list[tuple[int, int]] = []
+        #: The processes the last ranking chose: key → pid.
+        self._ranked: dict[ProcessKey, int] = {}
         self._last_cpu: dict[ProcessKey, int] = {}
         #: (limit, tick read) per live process; pruned with ``_last_cpu``'s key set.
         self._limits: dict[ProcessKey, tuple[int, int]] = {}
@@ -55,7 +55,8 @@ class Sampler:
         chosen |= {i for _, i in heapq.nlargest(self.top_n, ((s.rss_bytes, i)
                                                              for i, s in enumerate(stats)))}
         chosen |= self._fd_heavy(stats)
-        self._ranked = [(stats[i].pid, stats[i].start_ns) for i in sorted(chosen)]
+        self._ranked = {process_key(stats[i].pid, stats[i].start_ns): stats[i].pid
+                        for i in sorted(chosen)}
         wanted = set(watched)
         chosen |= {i for i, s in enumerate(stats) if process_key(s.pid, s.start_ns) in wanted}
         now = boot_ns_now()
@@ -63,7 +64,7 @@ class Sampler:
 
     def _resample(self, watched: list[ProcessKey]) -> list[ProcessSample]:
         """Between rankings: the last ranking's choice and the watched processes only."""
-        ranked = {process_key(pid, start): pid for pid, start in self._ranked}
+        ranked = dict(self._ranked)
         for key in watched:
             ranked.setdefault(key, key[0])
         now = boot_ns_now()
