@@ -131,6 +131,8 @@ class ReplayReceiver(Receiver):
             elif self._stop.is_set():
                 return
             batch.append(shift(rec, delta) if delta else rec)
+            if ts + delta > self._clock:  # the newest time played: what ages are measured on
+                self._clock = ts + delta
             if len(batch) >= self._batch_size:
                 self._emit_all(batch)
 
@@ -143,7 +145,6 @@ class ReplayReceiver(Receiver):
         batch = [_redacted(r) for r in batch]
         self._ctx.process_table.apply(batch)
         self._totals.count(batch)
-        self._clock = max(self._clock, *(record_time(r) for r in batch))
         self.consumer.consume([*batch, *self._running.due(self._clock)])
         self.replayed += len(batch)
         self._counter.add(len(batch))
