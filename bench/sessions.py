@@ -115,7 +115,7 @@ def builds(subject: Child | None, sink: Sink | None, tree: Path, plan) -> list[S
                  plan.settle_s) for _ in range(plan.build_runs)]
 
 
-_COUNTERS = ("lost", "dropped", "fail", "error", "evicted", "sent")
+_COUNTERS = ("lost", "dropped", "fail", "error", "evicted", "sent", "rescued")
 
 
 def agent_session(wd: Path, helper: Path, plan) -> dict:

@@ -19,6 +19,12 @@ struct lifetime {
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+/* Takes what `events` refuses. A reservation can fail with `events` nearly empty: since Linux
+ * 6.16 a ring buffer's lock is a resilient spinlock that gives up (timeout, suspected deadlock)
+ * rather than spin on, and on 2 busy vCPUs a few records per 100k were refused with the buffer
+ * under 5 % full; a second try on the same ring failed too, the other ring's lock took every one.
+ * It also holds a burst that overflows `events`. User space reads it right after `events`. */
+BPF_RINGBUF_OUTPUT(rescue, RESCUE_PAGES);
 BPF_HASH(lifetimes, u32, struct lifetime, MAX_LIFETIMES);
 BPF_PERCPU_ARRAY(lost, u64, LOST_SLOTS);
 BPF_PERCPU_ARRAY(exec_scratch, struct exec_event, 1);
@@ -31,6 +37,17 @@ static __always_inline void count_lost(u32 slot) {
     u64 *value = lost.lookup(&slot);
     if (value)
         (*value)++;
+}
+
+/* Space for a record of a constant ``size`` in `events`, else in `rescue`; NULL (counted) if
+ * neither has it. */
+static __always_inline void *reserve(u32 size) {
+    void *e = events.ringbuf_reserve(size);
+    if (e)
+        return e;
+    e = rescue.ringbuf_reserve(size);
+    count_lost(e ? RESCUED : LOST_RINGBUF);
+    return e;
 }
 
 static __always_inline u64 task_start(void *task) {
@@ -123,11 +140,9 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
     if (lifetimes.update(&tgid, &lt) != 0)
         count_lost(LOST_LIFETIME);
 
-    struct fork_event *e = events.ringbuf_reserve(sizeof(struct fork_event));
-    if (!e) {
-        count_lost(LOST_RINGBUF);
+    struct fork_event *e = reserve(sizeof(struct fork_event));
+    if (!e)
         return 0;
-    }
     e->type = EVENT_FORK;
     e->pid = reported;
     e->ppid = lt.ppid;
@@ -237,7 +252,7 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     if (size > sizeof(*s))
         size = sizeof(*s);
     if (events.ringbuf_output(s, size, 0) != 0)
-        count_lost(LOST_RINGBUF);
+        count_lost(rescue.ringbuf_output(s, size, 0) == 0 ? RESCUED : LOST_RINGBUF);
     return 0;
 }
 
@@ -257,9 +272,8 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
         return 0;
     }
 
-    struct exit_event *e = events.ringbuf_reserve(sizeof(struct exit_event));
+    struct exit_event *e = reserve(sizeof(struct exit_event));
     if (!e) {
-        count_lost(LOST_RINGBUF);
         lifetimes.delete(&tgid);
         return 0;
     }
@@ -370,11 +384,9 @@ TRACEPOINT_PROBE(oom, mark_victim) {
     if (!lt) /* a victim whose fork was not seen: not one the agent's namespace can name */
         return 0;
 #endif
-    struct oom_event *e = events.ringbuf_reserve(sizeof(struct oom_event));
-    if (!e) {
-        count_lost(LOST_RINGBUF);
+    struct oom_event *e = reserve(sizeof(struct oom_event));
+    if (!e)
         return 0;
-    }
     e->type = EVENT_OOM;
     e->pid = lt ? lt->pid : pid;
     e->uid = args->uid;

@@ -21,9 +21,10 @@
 #define MEMCG_NAME_LEN 128  /* "cri-containerd-<64 hex>.scope" is 85 */
 
 /* Slots of the per-CPU `lost` array. */
-#define LOST_RINGBUF 0   /* ring buffer full: a record could not be reserved */
+#define LOST_RINGBUF 0   /* neither ring buffer took a record */
 #define LOST_LIFETIME 1  /* lifetime map full: a fork could not be remembered */
-#define LOST_SLOTS 2
+#define RESCUED 2        /* records `events` refused and `rescue` took: none lost */
+#define LOST_SLOTS 3
 
 struct fork_event {
     u32 type;

@@ -12,7 +12,7 @@ EVENT_FORK, EVENT_EXEC, EVENT_EXIT, EVENT_OOM = 1, 2, 3, 4
 COMM_LEN, FILENAME_LEN, ARGS_LEN = 16, 256, 4096
 TRACEPARENT_LEN, TRACESTATE_LEN = 64, 256
 MEMCG_DEPTH, MEMCG_NAME_LEN = 8, 128
-LOST_RINGBUF, LOST_LIFETIME, LOST_SLOTS = 0, 1, 2
+LOST_RINGBUF, LOST_LIFETIME, RESCUED, LOST_SLOTS = 0, 1, 2, 3
 
 #: struct name → ordered (field, struct format code) pairs, little-endian, no implicit padding.
 LAYOUTS: dict[str, list[tuple[str, str]]] = {

@@ -34,6 +34,17 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
+def event_ns(rec: Record) -> int:
+    """When the event behind a kernel record happened (boot clock): the order to merge the
+    rescue ring's records into the main ring's in."""
+    kind = type(rec)
+    if kind is ProcessExit:
+        return rec.exit_ns  # type: ignore[attr-defined]
+    if kind is ProcessStart:
+        return rec.start_ns  # type: ignore[attr-defined]
+    return rec.ts_ns  # type: ignore[attr-defined]  # exec, OOM kill
+
+
 def decode_exit_code(raw: int) -> tuple[int, int, bool]:
     """(exit status, terminating signal, core dumped) from the task's raw exit_code."""
     signal = raw & 0x7F

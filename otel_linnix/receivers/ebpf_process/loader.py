@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from otel_linnix.receivers.ebpf_process import btf
 from otel_linnix.receivers.ebpf_process.bpfsys import PerCpuU64Array
-from otel_linnix.receivers.ebpf_process.contract import LOST_LIFETIME, LOST_RINGBUF
+from otel_linnix.receivers.ebpf_process.contract import LOST_LIFETIME, LOST_RINGBUF, RESCUED
 from otel_linnix.receivers.ebpf_process.ringbuf import RingBuffer
 
 TRACEFS = "/sys/kernel/tracing"
@@ -63,24 +63,29 @@ class Probe:
     """
 
     def __init__(self, ringbuf_pages: int = 1024, max_lifetimes: int = 131072,
-                 timeout: float = 120.0, traceparent: bool = True) -> None:
+                 timeout: float = 120.0, traceparent: bool = True,
+                 rescue_pages: int | None = None) -> None:
         check_preconditions()
-        defines = {"RINGBUF_PAGES": ringbuf_pages, "MAX_LIFETIMES": max_lifetimes,
-                   "TRACEPARENT_SCAN": int(traceparent)}
+        rescue_pages = rescue_pages or max(16, ringbuf_pages // 16)
+        defines = {"RINGBUF_PAGES": ringbuf_pages, "RESCUE_PAGES": rescue_pages,
+                   "MAX_LIFETIMES": max_lifetimes, "TRACEPARENT_SCAN": int(traceparent)}
         pidns = own_pid_namespace()
         if pidns is not None:
             defines["PIDNS_INUM"] = pidns
-        spec = {"source": "process_events.bpf.c", "maps": ["events", "lost"],
+        spec = {"source": "process_events.bpf.c", "maps": ["events", "rescue", "lost"],
                 "defines": defines}
         self.info, fds = _run_loader(spec, timeout)
         self._fds = fds
         maps = self.info["maps"]
         self._ring = RingBuffer(fds[maps["events"]], ringbuf_pages * mmap.PAGESIZE)
+        self._rescue = RingBuffer(fds[maps["rescue"]], rescue_pages * mmap.PAGESIZE)
+        self._ring.watch(fds[maps["rescue"]])  # one wait covers both rings
         self._lost = PerCpuU64Array(fds[maps["lost"]])
         self._closed = False
 
     def read(self) -> list[bytes]:
-        return self._ring.read()
+        """The raw records of both rings: the main ring's, then the rescued ones."""
+        return self._ring.read() + self._rescue.read()
 
     def wait(self, timeout: float | None = None) -> None:
         self._ring.wait(timeout)
@@ -92,14 +97,25 @@ class Probe:
         """``decode`` over the new records in place (see RingBuffer.consume)."""
         return self._ring.consume(decode)
 
+    def consume_rescued(self, decode: Callable[[list[memoryview]], T]) -> T:
+        """``decode`` over what the rescue ring took since the last call. Read right after
+        ``consume``: every record it returns happened before the next batch of the main ring,
+        though not necessarily after all of this one's."""
+        return self._rescue.consume(decode)
+
     def lost(self) -> dict[str, int]:
         return {"ringbuf": self._lost.sum(LOST_RINGBUF),
                 "lifetime_map": self._lost.sum(LOST_LIFETIME)}
+
+    def rescued(self) -> int:
+        """Records the main ring refused and the rescue ring took (none lost)."""
+        return self._lost.sum(RESCUED)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self._ring.close()
+            self._rescue.close()
             for fd in self._fds:
                 os.close(fd)
 

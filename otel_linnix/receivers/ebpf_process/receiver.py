@@ -17,7 +17,7 @@ from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
 from otel_linnix.receivers import running
 from otel_linnix.receivers.ebpf_process.cgroups import CgroupPaths
-from otel_linnix.receivers.ebpf_process.decode import Decoder
+from otel_linnix.receivers.ebpf_process.decode import Decoder, event_ns
 from otel_linnix.receivers.ebpf_process.kernelstats import KernelStats
 from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
@@ -47,6 +47,10 @@ class EbpfProcessReceiver(Receiver):
         self._lost = t.counter("otel_linnix.receiver.lost",
                                "Kernel events lost (ring buffer or lifetime map full, or malformed)")
         self._lost_seen = {"ringbuf": 0, "lifetime_map": 0, "malformed": 0}
+        self._rescued = t.counter("otel_linnix.receiver.rescued",
+                                  "Kernel records the main ring buffer refused and the rescue "
+                                  "ring buffer took (none lost)")
+        self._rescued_seen = 0
         self._trace_env = config["traceparent"]
         self._traceparents = t.counter(
             "otel_linnix.receiver.traceparent",
@@ -114,6 +118,9 @@ class EbpfProcessReceiver(Receiver):
 
     def _drain(self) -> None:
         records = self._probe.consume(self._decoder.decode)
+        rescued = self._probe.consume_rescued(self._decoder.decode)
+        if rescued:  # rare: into the batch in the order the events happened
+            records = sorted(records + rescued, key=event_ns)
         if records:
             self._publish(records)
         now = time.monotonic()
@@ -190,6 +197,10 @@ class EbpfProcessReceiver(Receiver):
             if total > self._lost_seen[reason]:
                 self._lost.add(total - self._lost_seen[reason], (("reason", reason),))
                 self._lost_seen[reason] = total
+        rescued = self._probe.rescued()
+        if rescued > self._rescued_seen:
+            self._rescued.add(rescued - self._rescued_seen)
+            self._rescued_seen = rescued
 
     # ---- sampling --------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ def test_constants_match_the_header():
     text = HEADER.read_text()
     for const in ("EVENT_FORK", "EVENT_EXEC", "EVENT_EXIT", "EVENT_OOM", "COMM_LEN",
                   "FILENAME_LEN", "ARGS_LEN", "TRACEPARENT_LEN", "TRACESTATE_LEN", "MEMCG_DEPTH",
-                  "MEMCG_NAME_LEN", "LOST_RINGBUF", "LOST_LIFETIME", "LOST_SLOTS"):
+                  "MEMCG_NAME_LEN", "LOST_RINGBUF", "LOST_LIFETIME", "RESCUED", "LOST_SLOTS"):
         value = int(text.split(f"#define {const} ")[1].split()[0])
         assert getattr(contract, const) == value, const
 
