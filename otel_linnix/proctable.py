@@ -98,6 +98,28 @@ def _is_tree_root_parent(ppid: int) -> bool:
     return ppid <= 2
 
 
+def _brief(records: Iterable[Record]) -> set[tuple[int, int]]:
+    """(pid, start_ns) of the lifetimes that both start and end in ``records`` and that no
+    other record of it names (no exec, no OOM kill, no child of theirs): a fork storm's
+    lifetimes, most of them. They never need a live entry: the table keeps only their exited
+    row, as for any other exit, at a third of the cost of inserting and dropping them."""
+    started: set[tuple[int, int]] = set()
+    ended: set[tuple[int, int]] = set()
+    named: set[int] = set()
+    rec: Any
+    for rec in records:
+        kind = type(rec)
+        if kind is ProcessStart:
+            started.add((rec.pid, rec.start_ns))
+            named.add(rec.ppid)
+        elif kind is ProcessExit:
+            ended.add((rec.pid, rec.start_ns))
+        elif kind is ProcessExec or kind is OomKill:
+            named.add(rec.pid)
+    brief = started & ended
+    return {key for key in brief if key[0] not in named} if brief else brief
+
+
 class ProcessTable:
     """Bounded map of live processes with a pid index and a children index."""
 
@@ -154,11 +176,17 @@ class ProcessTable:
         """
         orphans: list[int] = []
         rec: Any  # dispatched on type(rec) below, which a type checker cannot narrow
+        brief = _brief(records)
+        folded: dict[int, tuple] = {}
         with self._lock:
             live = self._live
             for rec in records:
                 kind = type(rec)
                 if kind is ProcessExit:
+                    fold = folded.pop(rec.pid, None) if folded else None
+                    if fold is not None and fold[0].start_ns == rec.start_ns:
+                        self._exit_brief(rec, fold)
+                        continue
                     kids = self._exit(rec, join=True)
                     if kids:
                         orphans.extend(kids)
@@ -169,7 +197,10 @@ class ProcessTable:
                         rec.cgroup_path = parent.cgroup_path
                     else:
                         rec.cgroup_path = cgroup_of(rec)
-                    self._start(rec, parent)
+                    if brief and (rec.pid, rec.start_ns) in brief:
+                        folded[rec.pid] = self._fold(rec, parent)
+                    else:
+                        self._start(rec, parent)
                 elif kind is ProcessExec:
                     self._exec(rec)
                 elif kind is OomKill:
@@ -200,16 +231,20 @@ class ProcessTable:
             proc.ppid = new_ppid
             self._children.setdefault(new_ppid, set()).add(pid)
 
+    def _inherit(self, rec: ProcessStart, parent: Process | None, key: ProcessKey
+                 ) -> tuple[str, tuple[str, ...], str, ProcessKey]:
+        """(exe, argv, container id, tree root) of a new process: a fork inherits its
+        parent's image (until exec) and tree."""
+        if parent is not None:
+            root = key if _is_tree_root_parent(rec.ppid) else parent.tree_root
+            return parent.exe, parent.argv, parent.container_id, root
+        return ("", (), identify(rec.cgroup_path).container_id,
+                self._tree_root_for(rec.ppid, key, rec.parent_start_ns))
+
     def _start(self, rec: ProcessStart, parent: Process | None) -> None:
         ppid = rec.ppid
         key = (rec.pid, rec.start_ns // NS_PER_TICK)
-        if parent is not None:  # a fork inherits its parent's image (until exec) and tree
-            exe, argv, container = parent.exe, parent.argv, parent.container_id
-            root = key if _is_tree_root_parent(ppid) else parent.tree_root
-        else:
-            exe, argv = "", ()
-            container = identify(rec.cgroup_path).container_id
-            root = self._tree_root_for(ppid, key, rec.parent_start_ns)
+        exe, argv, container, root = self._inherit(rec, parent, key)
         # positional, in Process's field order (test_proctable checks the fields land)
         proc = Process(rec.pid, ppid, rec.start_ns, rec.parent_start_ns, ppid, rec.uid, rec.gid,
                        rec.comm, exe, argv, False, rec.cgroup_id, rec.cgroup_path, container, 0,
@@ -218,6 +253,27 @@ class ProcessTable:
             proc.trace_ctx = (parent.trace_ctx[0], "", parent.trace_ctx[2])
             proc.traceparent = parent.traceparent
         self._put(proc, key)
+
+    def _fold(self, rec: ProcessStart, parent: Process | None) -> tuple:
+        """What the exit of a lifetime that ends in the same batch needs (see ``_brief``),
+        instead of a live entry made only to be dropped a few records later."""
+        stale = self._by_pid.get(rec.pid)
+        if stale is not None:  # pid reuse: the old lifetime's exit was missed
+            self._drop(stale)
+        key = (rec.pid, rec.start_ns // NS_PER_TICK)
+        exe, argv, container, root = self._inherit(rec, parent, key)
+        ctx = parent.trace_ctx if parent is not None else None
+        return (rec, key, exe, argv, container, root,
+                (ctx[0], "", ctx[2]) if ctx is not None else None)
+
+    def _exit_brief(self, rec: ProcessExit, fold: tuple) -> None:
+        """``_exit`` for a folded lifetime: the same joins and the same exited row."""
+        start, key, exe, argv, container, root, trace_ctx = fold
+        rec.tree_root, rec.trace_ctx = root, trace_ctx
+        rec.exe, rec.argv, rec.argv_truncated = exe, argv, False
+        rec.cgroup_path = start.cgroup_path
+        self._remember_exit(key, (start.start_ns, start.parent_start_ns, start.ppid, start.comm,
+                                  exe, argv, start.cgroup_path, container, root))
 
     def _exec(self, rec: ProcessExec) -> None:
         proc = self._procs.get(rec.key)

@@ -1,5 +1,7 @@
 """The process table: identity by (pid, start tick), pid reuse, re-parenting, bounded size."""
 
+import copy
+
 from otel_linnix.proctable import Process, ProcessTable
 from otel_linnix.records import NS_PER_TICK, ProcessExec, ProcessExit, ProcessStart
 from otel_linnix.telemetry import Telemetry
@@ -115,3 +117,53 @@ def test_exited_lifetimes_are_recalled_as_they_were_at_exit_within_the_bound():
     remembered = [pid for pid in range(2000, 2020) if table.recall((pid, pid))]
     assert 4 <= len(remembered) < 8 and remembered == list(range(2020 - len(remembered), 2020))
     assert table.recall(key) is None
+
+
+def _busy_batch() -> list:
+    """Lifetimes that start and end in one batch, mixed with every kind the fold must leave to
+    the live path: an exec, a child of its own, a reused pid, an unknown parent, another cgroup,
+    and a parent inside an application's trace."""
+    tree = ProcessTreeBuilder()
+    shell = tree.spawn(1, comm="bash", exe="/bin/bash", argv=("bash",), cgroup_path="/a")
+    for i in range(60):
+        tree.advance(1000)
+        child = tree.spawn(shell, comm="bash")
+        if i % 5 == 1:
+            tree.exec(child, "/bin/true", ("true", str(i)))
+        if i % 5 == 2:
+            tree.exit(tree.spawn(child, comm="bash"))
+        if i % 5 == 3:
+            tree.exit(child)
+            tree.advance(NS_PER_TICK)
+            child = tree.spawn(shell, comm="reused", pid=child)
+        tree.exit(child)
+    records = tree.records()
+    records.insert(1, ProcessExec(shell, records[0].start_ns, records[0].start_ns + 1, "bash",
+                                  "/bin/bash", ("bash",), uid=1000,
+                                  traceparent=f"00-{'ab' * 16}-{'cd' * 8}-01"))
+    records += [ProcessStart(700, 777, 10**12, 5 * 10**11, 0, 0, "orphan", cgroup_id=9),
+                ProcessExit(700, 777, 10**12, 5 * 10**11, 10**12 + 5, 0, 0, "orphan")]
+    return records
+
+
+def test_lifetimes_folded_within_a_batch_join_and_are_remembered_as_one_at_a_time():
+    from otel_linnix.proctable import _brief
+
+    batch = _busy_batch()
+    assert len(_brief(batch)) >= 30  # the fold is exercised, not bypassed
+    one_at_a_time = copy.deepcopy(batch)
+    folded, unfolded = ProcessTable(), ProcessTable()
+    folded.ingest(batch, lambda rec: "/from-proc")
+    for rec in one_at_a_time:  # a batch of one record never folds
+        unfolded.ingest([rec], lambda rec: "/from-proc")
+
+    def joined(rec):
+        return (type(rec).__name__, rec.pid, rec.start_ns, getattr(rec, "cgroup_path", None),
+                getattr(rec, "tree_root", None), getattr(rec, "trace_ctx", None),
+                getattr(rec, "exe", None), getattr(rec, "argv", None),
+                getattr(rec, "argv_truncated", None))
+
+    assert [joined(r) for r in batch] == [joined(r) for r in one_at_a_time]
+    keys = {(r.pid, r.start_ns // NS_PER_TICK) for r in batch}
+    assert {k: folded.recall(k) for k in keys} == {k: unfolded.recall(k) for k in keys}
+    assert sorted(map(repr, folded.snapshot())) == sorted(map(repr, unfolded.snapshot()))

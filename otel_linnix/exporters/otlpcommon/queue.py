@@ -27,16 +27,23 @@ class SendingQueue:
         self.closed = False
         self.signals: set[Signal] = set()
         self._cond = threading.Condition()
+        #: The size the worker's batch waits for (``wait_batch``): below it, a ``put`` into a
+        #: queue that already holds records wakes nobody. A fork storm's receiver puts a batch
+        #: per pipeline twenty times a second, and waking the worker for each, only for it to
+        #: wait again, cost the pipeline thread a notify and the worker a GIL round trip.
+        self._wake_at = 1
 
     def put(self, signal: Signal, records: Sequence[Record]) -> bool:
         """False (nothing queued) when closed or full: the caller counts the drop."""
         with self._cond:
             if self.closed or self.queued + len(records) > self._max:
                 return False
+            was_empty = not self._items
             self._items.append((signal, records))
             self.queued += len(records)
             self.signals.add(signal)
-            self._cond.notify_all()
+            if was_empty or self.queued >= self._wake_at:
+                self._cond.notify_all()
             return True
 
     def wait_batch(self, timeout: float, max_records: int, idle: float | None = None) -> None:
@@ -49,11 +56,15 @@ class SendingQueue:
             if not self._items:
                 return
             deadline = time.monotonic() + timeout
-            while self.queued < max_records and not self.closed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return
-                self._cond.wait(remaining)
+            self._wake_at = max_records
+            try:
+                while self.queued < max_records and not self.closed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return
+                    self._cond.wait(remaining)
+            finally:
+                self._wake_at = 1
 
     def take(self) -> list[Item]:
         with self._cond:

@@ -34,6 +34,7 @@ from otel_linnix.records import (
     ProcessExit,
     ProcessKey,
     ProcessRunning,
+    ProcessStart,
     Record,
     process_key,
 )
@@ -90,6 +91,8 @@ class SpanMapper:
             kind = type(rec)
             if kind is ProcessExit:
                 span = self._finish(rec)
+            elif kind is ProcessStart:  # as many as exits in a fork storm, and no span part
+                continue
             elif kind is ProcessRunning and self._unfinished:
                 span = self._finish(as_exit(rec), unfinished=True)
             else:

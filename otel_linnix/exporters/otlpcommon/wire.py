@@ -91,6 +91,9 @@ class AttrEncoder:
     def __init__(self, max_per_key: int = 4096) -> None:
         self._max = max_per_key
         self._cache: dict[str, dict] = {}
+        #: (key prefix, varint length) → the int attribute's bytes before the value: a
+        #: handful of keys, at most ten lengths each.
+        self._int_heads: dict[tuple[bytes, int], bytes] = {}
 
     def __call__(self, key: str, value) -> bytes:
         kind = type(value)
@@ -107,11 +110,15 @@ class AttrEncoder:
         return found
 
     def int(self, key_prefix: bytes, value: int) -> bytes:
-        """An int attribute whose key part (``int_prefix``) is ready: pids never repeat."""
+        """An int attribute whose key part (``int_prefix``) is ready: pids never repeat, but
+        everything before the value's varint depends only on the key and the varint's length."""
         v = varint(value)
-        kv_len = len(key_prefix) + 2 + len(v)  # + AnyValue's length byte and tag (< 128)
-        return b"".join((_SPAN_ATTR, _SMALL[kv_len] if kv_len < 128 else varint(kv_len),
-                         key_prefix, _SMALL[1 + len(v)], _ANY_INT, v))
+        head = self._int_heads.get((key_prefix, len(v)))
+        if head is None:
+            kv_len = len(key_prefix) + 2 + len(v)  # + AnyValue's length byte and tag (< 128)
+            head = self._int_heads[key_prefix, len(v)] = b"".join((
+                _SPAN_ATTR, varint(kv_len), key_prefix, _SMALL[1 + len(v)], _ANY_INT))
+        return head + v
 
 
 def int_prefix(key: str) -> bytes:
@@ -156,11 +163,21 @@ def span_name_field(name: str) -> bytes:
 
 def trace_request(groups: list[tuple[bytes, list[bytes]]], scope: bytes) -> bytes:
     """An ExportTraceServiceRequest with one ResourceSpans / ScopeSpans per (resource, spans)
-    group (``resource`` and ``scope`` are serialized Resource / InstrumentationScope)."""
-    out = []
+    group (``resource`` and ``scope`` are serialized Resource / InstrumentationScope).
+
+    Lengths are summed first and every part joined once at the end: nesting each level with
+    ``tag + length + payload`` copied the whole request at every level, and each span once
+    more for its own field head, about a third of the cost of building a fork storm's spans."""
+    parts: list[bytes] = []
+    scope_field = _delimited(_SS_SCOPE, scope)
     for resource, spans in groups:
-        body = b"".join([_delimited(_SS_SCOPE, scope),
-                         *(_SS_SPAN + varint(len(s)) + s for s in spans)])
-        resource_spans = _delimited(_RS_RESOURCE, resource) + _delimited(_RS_SCOPE_SPANS, body)
-        out.append(_delimited(_REQUEST_RESOURCE_SPANS, resource_spans))
-    return b"".join(out)
+        heads = [_SS_SPAN + varint(len(s)) for s in spans]
+        scope_spans_len = len(scope_field) + sum(map(len, heads)) + sum(map(len, spans))
+        scope_spans_head = _RS_SCOPE_SPANS + varint(scope_spans_len)
+        resource_field = _delimited(_RS_RESOURCE, resource)
+        resource_spans_len = len(resource_field) + len(scope_spans_head) + scope_spans_len
+        parts += (_REQUEST_RESOURCE_SPANS, varint(resource_spans_len), resource_field,
+                  scope_spans_head, scope_field)
+        for head, span_bytes in zip(heads, spans):
+            parts += (head, span_bytes)
+    return b"".join(parts)
