@@ -38,8 +38,17 @@ def test_each_attribute_value_parses_back_equal(value):
 
 def test_int_prefix_path_equals_the_generic_one():
     enc = wire.AttrEncoder()
-    for pid in (0, 1, 4_194_304, 2**40):
+    for pid in (0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 4_194_304, 2**40, 1, 128):
         assert enc.int(wire.int_prefix("process.pid"), pid) == enc("process.pid", pid)
+
+
+@pytest.mark.parametrize("parent", [None, b"\x03" * 8])
+def test_a_span_in_an_application_trace_carries_its_trace_state(parent):
+    encoded = wire.span(b"\x01" * 16, b"\x02" * 8, parent, wire.span_name_field("sh"), 5, 2**63,
+                        b"", "vendor=a,other=b")
+    expected = library_span(b"\x01" * 16, b"\x02" * 8, parent, "sh", 5, 2**63, [])
+    expected.trace_state = "vendor=a,other=b"
+    assert Span.FromString(encoded) == expected
 
 
 def test_full_span_with_parent_events_and_error_status():
