@@ -154,8 +154,22 @@ def read_run_delay(pid: int) -> int:
         return 0
 
 
+def _fd_dir_size_counts() -> bool:
+    """Since Linux 6.2 the size stat(2) reports for /proc/PID/fd is its number of open files
+    (the kernel counts its fd bitmap): one stat instead of listing every fd by name."""
+    try:
+        return os.stat("/proc/self/fd").st_size > 0  # we hold open files ourselves
+    except OSError:
+        return False
+
+
+FD_DIR_SIZE_COUNTS = _fd_dir_size_counts()
+
+
 def count_fds(pid: int) -> int | None:
     try:
+        if FD_DIR_SIZE_COUNTS:
+            return os.stat(f"/proc/{pid}/fd").st_size
         return len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return None

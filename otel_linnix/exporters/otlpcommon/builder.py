@@ -15,7 +15,8 @@ from otel_linnix import __version__
 from otel_linnix.component import AgentContext, Signal
 from otel_linnix.exporters.otlpcommon import wire
 from otel_linnix.exporters.otlpcommon.logs import alert_log, process_log
-from otel_linnix.exporters.otlpcommon.metrics import sample_metrics, telemetry_metrics
+from otel_linnix.exporters.otlpcommon.metrics import telemetry_metrics
+from otel_linnix.exporters.otlpcommon.metricwire import SampleEncoder
 from otel_linnix.exporters.otlpcommon.resource import (
     Resources,
     Workload,
@@ -33,19 +34,23 @@ from otel_linnix.records import (
 )
 
 
-class EncodedTraces:
-    """A trace export request already in wire form (spans are encoded straight to bytes);
-    ``SerializeToString`` makes it interchangeable with the protobuf requests of the other
-    signals, ``span_count`` saves parsing it back to count."""
+class Encoded:
+    """An export request already in wire form (spans and samples are encoded straight to
+    bytes); ``SerializeToString`` makes it interchangeable with the protobuf requests of the
+    other signals, ``span_count`` saves parsing it back to count."""
 
     __slots__ = ("payload", "span_count")
 
-    def __init__(self, payload: bytes, span_count: int) -> None:
+    def __init__(self, payload: bytes, span_count: int = 0) -> None:
         self.payload, self.span_count = payload, span_count
 
     def SerializeToString(self) -> bytes:  # noqa: N802 - the protobuf message method's name
         return self.payload
 
+
+# ExportMetricsServiceRequest.resource_metrics 1; ResourceMetrics: resource 1, scope_metrics 2;
+# ScopeMetrics.scope 1
+_RESOURCE_METRICS, _RM_RESOURCE, _RM_SCOPE_METRICS, _SCOPE = b"\x0a", b"\x0a", b"\x12", b"\x0a"
 
 REQUEST_TYPES: dict[Signal, Any] = {Signal.TRACES: ExportTraceServiceRequest,
                  Signal.METRICS: ExportMetricsServiceRequest,
@@ -60,6 +65,8 @@ class RequestBuilder:
         self.spans = SpanMapper(ctx, unfinished=unfinished)
         self._resources = Resources(ctx.host)
         self._scope_bytes = self._scope.SerializeToString()
+        self._scope_field = wire.delimited(_SCOPE, self._scope_bytes)
+        self._samples = SampleEncoder()
         self._exec_logs, self._exit_logs = exec_logs, exit_logs
 
     def build(self, signal: Signal, records: list):
@@ -69,16 +76,16 @@ class RequestBuilder:
             return self._metrics(records)
         return self._logs(records)
 
-    def traces(self, groups: dict[Workload, list[bytes]]) -> EncodedTraces | None:
+    def traces(self, groups: dict[Workload, list[bytes]]) -> Encoded | None:
         """One ResourceSpans per container / pod (and one for the host's own processes)."""
         if not groups:
             return None
         encoded = self._resources.encoded
-        return EncodedTraces(wire.trace_request(
+        return Encoded(wire.trace_request(
             [(encoded(workload), spans) for workload, spans in groups.items()],
             self._scope_bytes), sum(len(spans) for spans in groups.values()))
 
-    def _metrics(self, records: list):
+    def _metrics(self, records: list) -> Encoded | None:
         host = self._ctx.host
         samples: dict[Workload, list[ProcessSample]] = {}
         agent = []
@@ -88,13 +95,21 @@ class RequestBuilder:
                 samples.setdefault(workload_of(rec.cgroup_path), []).append(rec)
             elif kind is AgentTelemetry:
                 agent += telemetry_metrics(rec.points, rec.time_unix_ns, rec.start_time_unix_ns)
-        out = [ResourceMetrics(resource=self._resources.message(workload), scope_metrics=[
-                   ScopeMetrics(scope=self._scope, metrics=sample_metrics(group, host))])
+        encoded = self._resources.encoded
+        out = [self._resource_metrics(encoded(workload),
+                                      self._scope_field + self._samples.metrics(group, host))
                for workload, group in samples.items()]
-        if agent:  # the agent's own: its own pod, not the processes it watches
-            out.append(ResourceMetrics(resource=build_resource(host, agent=True), scope_metrics=[
-                ScopeMetrics(scope=self._scope, metrics=agent)]))
-        return ExportMetricsServiceRequest(resource_metrics=out) if out else None
+        if agent:  # the agent's own: its own pod, not the processes it watches (every 10 s)
+            out.append(wire.delimited(_RESOURCE_METRICS, ResourceMetrics(
+                resource=build_resource(host, agent=True),
+                scope_metrics=[ScopeMetrics(scope=self._scope, metrics=agent)],
+            ).SerializeToString()))
+        return Encoded(b"".join(out)) if out else None
+
+    @staticmethod
+    def _resource_metrics(resource: bytes, scope_metrics: bytes) -> bytes:
+        return wire.delimited(_RESOURCE_METRICS, wire.delimited(_RM_RESOURCE, resource) +
+                              wire.delimited(_RM_SCOPE_METRICS, scope_metrics))
 
     def _logs(self, records: list):
         host = self._ctx.host

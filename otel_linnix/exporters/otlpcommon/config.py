@@ -29,6 +29,11 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
                           "properties": {"queue_size": {"type": "integer", "minimum": 1}}},
         "batch": {"type": "object", "additionalProperties": False,
                   "properties": {"timeout": DURATION,
+                                 "metrics_timeout": {**DURATION, "description":
+                                     "how long a batch holding only metrics may wait for "
+                                     "more (process samples come every sampling tick: one "
+                                     "request per tick costs more than the samples); spans "
+                                     "or logs send it after timeout"},
                                  "max_size": {"type": "integer", "minimum": 1,
                                               "description": "records per request at most"}}},
         "spool": {"type": "object", "additionalProperties": False, "properties": {
@@ -61,7 +66,8 @@ def schema(endpoint: dict, transport: bool = True) -> dict:
 DEFAULTS = {
     "headers": {}, "tls": {"insecure": False}, "compression": "auto", "timeout": "10s",
     "retry": {"initial_interval": "1s", "max_interval": "30s", "max_elapsed_time": "300s"},
-    "sending_queue": {"queue_size": 200000}, "batch": {"timeout": "200ms", "max_size": 8192},
+    "sending_queue": {"queue_size": 200000},
+    "batch": {"timeout": "200ms", "metrics_timeout": "5s", "max_size": 8192},
     "spool": {"enabled": True, "directory": "", "max_size": "1GiB"},
     "logs": {"exec_events": False, "exit_events": False},
     "export_unfinished": True,

@@ -34,6 +34,7 @@ class OTLPExporter(Exporter):
         self._sender_factory = sender_factory
         self._queue = SendingQueue(config["sending_queue"]["queue_size"])
         self._batch_timeout = parse_duration(config["batch"]["timeout"])
+        self._metrics_timeout = parse_duration(config["batch"]["metrics_timeout"])
         self._batch_max = config["batch"]["max_size"]
         self._stop = threading.Event()
         spool = config["spool"]
@@ -101,7 +102,8 @@ class OTLPExporter(Exporter):
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._queue.wait_batch(self._batch_timeout, self._batch_max, self._until_retry())
+            self._queue.wait_batch(self._batch_timeout, self._batch_max, self._until_retry(),
+                                   self._metrics_timeout)
             self._batch(self._queue.take())
             self._delivery.replay_spool()
             self._queue.done()

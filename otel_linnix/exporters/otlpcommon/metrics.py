@@ -1,4 +1,4 @@
-"""Samples and agent health → OTLP metrics, with the process.* semantic-convention names."""
+"""The agent's own health → OTLP metrics (process samples are written directly: metricwire)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,8 @@ from opentelemetry.proto.metrics.v1.metrics_pb2 import (
     NumberDataPoint,
     Sum,
 )
-from opentelemetry.semconv._incubating.attributes import process_attributes as P
-from opentelemetry.semconv._incubating.attributes.cpu_attributes import CPU_MODE
-from opentelemetry.semconv._incubating.metrics import process_metrics as M
 
 from otel_linnix.exporters.otlpcommon.resource import kv
-from otel_linnix.host import HostInfo
-from otel_linnix.records import ProcessSample
 from otel_linnix.telemetry import MetricPoint
 
 
@@ -39,25 +34,6 @@ def _sum(name: str, unit: str, points: list[NumberDataPoint], desc: str = "") ->
     return Metric(name=name, unit=unit, description=desc, sum=Sum(
         data_points=points, is_monotonic=True,
         aggregation_temporality=AGGREGATION_TEMPORALITY_CUMULATIVE))
-
-
-def sample_metrics(samples: list[ProcessSample], host: HostInfo) -> list[Metric]:
-    cpu, mem, virt, fds, threads = [], [], [], [], []
-    for s in samples:
-        ts, start = host.wall_ns(s.ts_ns), host.wall_ns(s.start_ns)
-        ident = {P.PROCESS_PID: s.pid, P.PROCESS_EXECUTABLE_NAME: s.comm}
-        cpu.append(_point(s.cpu_user_ns / 1e9, ts, start, {**ident, CPU_MODE: "user"}))
-        cpu.append(_point(s.cpu_system_ns / 1e9, ts, start, {**ident, CPU_MODE: "system"}))
-        mem.append(_point(s.rss_bytes, ts, attrs=ident))
-        virt.append(_point(s.vms_bytes, ts, attrs=ident))
-        fds.append(_point(s.fds, ts, attrs=ident))
-        threads.append(_point(s.threads, ts, attrs=ident))
-    if not samples:
-        return []
-    return [_sum(M.PROCESS_CPU_TIME, "s", cpu), _gauge(M.PROCESS_MEMORY_USAGE, "By", mem),
-            _gauge(M.PROCESS_MEMORY_VIRTUAL, "By", virt),
-            _gauge(M.PROCESS_UNIX_FILE_DESCRIPTOR_COUNT, "{file_descriptor}", fds),
-            _gauge(M.PROCESS_THREAD_COUNT, "{thread}", threads)]
 
 
 def telemetry_metrics(points: Sequence[MetricPoint], now_wall_ns: int, start_wall_ns: int

@@ -52,12 +52,12 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _delimited(tag: bytes, payload: bytes) -> bytes:
+def delimited(tag: bytes, payload: bytes) -> bytes:
     return tag + varint(len(payload)) + payload
 
 
 def _string(value: str) -> bytes:
-    return _delimited(_ANY_STRING, value.encode("utf-8", "surrogatepass"))
+    return delimited(_ANY_STRING, value.encode("utf-8", "surrogatepass"))
 
 
 def any_value(value) -> bytes:
@@ -70,14 +70,14 @@ def any_value(value) -> bytes:
     if kind is int:
         return _ANY_INT + varint(value)
     if kind is tuple or kind is list:
-        items = b"".join(_delimited(_ARRAY_VALUE, _string(str(v))) for v in value)
-        return _delimited(_ANY_ARRAY, items)
+        items = b"".join(delimited(_ARRAY_VALUE, _string(str(v))) for v in value)
+        return delimited(_ANY_ARRAY, items)
     return _string(str(value))
 
 
 def key_value(key: str, value) -> bytes:
     """One KeyValue message (without the tag of the field that holds it)."""
-    return _delimited(_KV_KEY, key.encode()) + _delimited(_KV_VALUE, any_value(value))
+    return delimited(_KV_KEY, key.encode()) + delimited(_KV_VALUE, any_value(value))
 
 
 class AttrEncoder:
@@ -98,7 +98,7 @@ class AttrEncoder:
     def __call__(self, key: str, value) -> bytes:
         kind = type(value)
         if kind is not str and kind is not tuple:  # numbers are cheap, and 1 == True as a key
-            return _delimited(_SPAN_ATTR, key_value(key, value))
+            return delimited(_SPAN_ATTR, key_value(key, value))
         values = self._cache.get(key)
         if values is None:
             values = self._cache[key] = {}
@@ -106,7 +106,7 @@ class AttrEncoder:
         if found is None:
             if len(values) >= self._max:
                 values.clear()
-            found = values[value] = _delimited(_SPAN_ATTR, key_value(key, value))
+            found = values[value] = delimited(_SPAN_ATTR, key_value(key, value))
         return found
 
     def int(self, key_prefix: bytes, value: int) -> bytes:
@@ -123,21 +123,21 @@ class AttrEncoder:
 
 def int_prefix(key: str) -> bytes:
     """The constant head of an int KeyValue: its key and the value field's tag."""
-    return _delimited(_KV_KEY, key.encode()) + _KV_VALUE
+    return delimited(_KV_KEY, key.encode()) + _KV_VALUE
 
 
 def event(time_unix_nano: int, name: str, attrs: dict) -> bytes:
     """A Span.Event, as the Span's field 11 (tag included)."""
-    body = _EVENT_TIME + _FIXED64(time_unix_nano) + _delimited(_EVENT_NAME, name.encode())
-    body += b"".join(_delimited(_EVENT_ATTR, key_value(k, v)) for k, v in attrs.items())
-    return _delimited(_SPAN_EVENT, body)
+    body = _EVENT_TIME + _FIXED64(time_unix_nano) + delimited(_EVENT_NAME, name.encode())
+    body += b"".join(delimited(_EVENT_ATTR, key_value(k, v)) for k, v in attrs.items())
+    return delimited(_SPAN_EVENT, body)
 
 
 def error_status(message: str) -> bytes:
     """A Status with code ERROR and ``message``, as the Span's field 15 (tag included)."""
-    status = _delimited(_STATUS_MESSAGE, message.encode()) + _STATUS_CODE + \
+    status = delimited(_STATUS_MESSAGE, message.encode()) + _STATUS_CODE + \
         _SMALL[STATUS_CODE_ERROR]
-    return _delimited(_SPAN_STATUS, status)
+    return delimited(_SPAN_STATUS, status)
 
 
 #: kind INTERNAL, start and end time: the fixed-size middle of every span, packed in one call.
@@ -154,7 +154,7 @@ def span(trace_id: bytes, span_id: bytes, parent_span_id: bytes | None, name: by
                               _SPAN_END[0], end)
     if trace_state:
         return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id,
-                         _delimited(_SPAN_TRACE_STATE, trace_state.encode()),
+                         delimited(_SPAN_TRACE_STATE, trace_state.encode()),
                          _SPAN_PARENT_ID if parent_span_id else b"", parent_span_id or b"",
                          name, middle, body))
     if parent_span_id:
@@ -164,7 +164,7 @@ def span(trace_id: bytes, span_id: bytes, parent_span_id: bytes | None, name: by
 
 
 def span_name_field(name: str) -> bytes:
-    return _delimited(_SPAN_NAME, name.encode("utf-8", "surrogatepass"))
+    return delimited(_SPAN_NAME, name.encode("utf-8", "surrogatepass"))
 
 
 def trace_request(groups: list[tuple[bytes, list[bytes]]], scope: bytes) -> bytes:
@@ -175,12 +175,12 @@ def trace_request(groups: list[tuple[bytes, list[bytes]]], scope: bytes) -> byte
     ``tag + length + payload`` copied the whole request at every level, and each span once
     more for its own field head, about a third of the cost of building a fork storm's spans."""
     parts: list[bytes] = []
-    scope_field = _delimited(_SS_SCOPE, scope)
+    scope_field = delimited(_SS_SCOPE, scope)
     for resource, spans in groups:
         heads = [_SS_SPAN + varint(len(s)) for s in spans]
         scope_spans_len = len(scope_field) + sum(map(len, heads)) + sum(map(len, spans))
         scope_spans_head = _RS_SCOPE_SPANS + varint(scope_spans_len)
-        resource_field = _delimited(_RS_RESOURCE, resource)
+        resource_field = delimited(_RS_RESOURCE, resource)
         resource_spans_len = len(resource_field) + len(scope_spans_head) + scope_spans_len
         parts += (_REQUEST_RESOURCE_SPANS, varint(resource_spans_len), resource_field,
                   scope_spans_head, scope_field)

@@ -1,6 +1,7 @@
 """The records → OTLP mapping on its own: ids, links, events, alerts, unfinished spans, resource."""
 
 from google.protobuf import json_format
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
@@ -252,7 +253,8 @@ def test_each_container_and_pod_is_its_own_resource_and_the_agents_pod_is_only_i
     ctx.process_table.apply([point])  # the table stamps the sample's cgroup
     own = Telemetry()
     own.counter("otel_linnix.process.forks", "forks").add(3)
-    metrics = builder.build(Signal.METRICS, [point, AgentTelemetry(1, 0, tuple(own.snapshot()))])
+    metrics = ExportMetricsServiceRequest.FromString(builder.build(
+        Signal.METRICS, [point, AgentTelemetry(1, 0, tuple(own.snapshot()))]).SerializeToString())
     [pod_rm, agent_rm] = metrics.resource_metrics
     assert _workload(pod_rm.resource) == (POD_CONTAINER, POD_UID)
     assert "otel_linnix.process.forks" not in {m.name for m in pod_rm.scope_metrics[0].metrics}
