@@ -29,6 +29,7 @@ from otel_linnix.records import (
     Alert,
     ProcessExec,
     ProcessExit,
+    ProcessRunning,
     ProcessSample,
     process_key,
 )
@@ -68,6 +69,20 @@ class RequestBuilder:
         self._scope_field = wire.delimited(_SCOPE, self._scope_bytes)
         self._samples = SampleEncoder()
         self._exec_logs, self._exit_logs = exec_logs, exit_logs
+        logged = {Alert} | ({ProcessExec} if exec_logs else set()) | \
+            ({ProcessExit} if exit_logs else set())
+        self._mapped: dict[Signal, frozenset[type]] = {
+            Signal.TRACES: frozenset({ProcessExit, ProcessRunning, ProcessExec, Alert}),
+            Signal.METRICS: frozenset({ProcessSample, AgentTelemetry}),
+            Signal.LOGS: frozenset(logged)}
+
+    def maps_any(self, signal: Signal, records) -> bool:
+        """Whether any of ``records`` becomes (part of) this signal's data. A pipeline hands
+        every batch to every signal: the sampler's to the traces pipeline too, the receiver's
+        fork storm to the metrics one; queueing them would only wake the exporter for nothing
+        (and a batch of spans is sent sooner than one of metrics)."""
+        mapped = self._mapped[signal]
+        return any(type(rec) in mapped for rec in records)
 
     def build(self, signal: Signal, records: list):
         if signal is Signal.TRACES:

@@ -69,6 +69,8 @@ class OTLPExporter(Exporter):
         self._thread.start()
 
     def consume(self, signal: Signal, records: Sequence[Record]) -> None:
+        if not self._builder.maps_any(signal, records):
+            return
         if not self._queue.put(signal, records):
             self._counts.drop(len(records), "queue_full")
 

@@ -268,3 +268,23 @@ def test_each_container_and_pod_is_its_own_resource_and_the_agents_pod_is_only_i
     alert.subject.container_id, alert.subject.pod_uid = POD_CONTAINER, POD_UID
     [rl] = builder.build(Signal.LOGS, [alert]).resource_logs
     assert _workload(rl.resource) == (POD_CONTAINER, POD_UID)
+
+
+def test_only_batches_with_something_of_the_signal_are_taken():
+    from otel_linnix.testing.builders import sample
+
+    builder = new_builder()
+    tree = ProcessTreeBuilder()
+    pid = tree.spawn(exe="/bin/sh")
+    starts = tree.records()
+    exit_ = tree.exit(pid)
+    samples = [sample(pid, exit_.start_ns, tree.now_ns)]
+    alert = alert_about(pid, exit_.start_ns, tree.now_ns)
+    assert not builder.maps_any(Signal.TRACES, samples)  # the sampler's batch: metrics only
+    assert builder.maps_any(Signal.METRICS, samples)
+    assert not builder.maps_any(Signal.METRICS, [*starts, exit_])  # a storm's: no metrics
+    assert builder.maps_any(Signal.TRACES, [*starts, exit_])
+    assert not builder.maps_any(Signal.LOGS, [*starts, exit_])  # exec / exit logs are off
+    assert builder.maps_any(Signal.LOGS, [*samples, alert])
+    assert builder.maps_any(Signal.LOGS, [exit_]) is False
+    assert RequestBuilder(builder.ctx, exit_logs=True).maps_any(Signal.LOGS, [exit_])
