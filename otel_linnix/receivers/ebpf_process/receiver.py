@@ -212,10 +212,8 @@ class EbpfProcessReceiver(Receiver):
             if self._prefix:
                 samples = [x for x in samples if procfs.read_cgroup(x.pid).startswith(self._prefix)]
                 pressure = [x for x in pressure if x.cgroup.startswith(self._prefix)]
-            for pid, ppid in self._sampler.parents.items():
-                proc_ppid = self._ctx.process_table.get(pid)
-                if proc_ppid is not None and proc_ppid.ppid != ppid:
-                    self._ctx.process_table.set_parent(pid, ppid)
+            for pid, ppid in self._sampler.take_parents().items():
+                self._ctx.process_table.set_parent(pid, ppid)  # a no-op unless re-parented
             if samples:
                 self._ctx.process_table.apply(samples)
             reports = self._running.due(boot_ns_now())

@@ -31,7 +31,8 @@ class Sampler:
         self._last_cpu: dict[ProcessKey, int] = {}
         #: (limit, tick read) per live process; pruned with ``_last_cpu``'s key set.
         self._limits: dict[ProcessKey, tuple[int, int]] = {}
-        #: pid → ppid seen at the last tick (re-parenting shows up here).
+        #: pid → ppid seen at the last ranking, until ``take_parents`` (re-parenting shows up
+        #: here).
         self.parents: dict[int, int] = {}
 
     def tick(self, watched: list[ProcessKey]) -> list[ProcessSample]:
@@ -61,6 +62,11 @@ class Sampler:
         chosen |= {i for i, s in enumerate(stats) if process_key(s.pid, s.start_ns) in wanted}
         now = boot_ns_now()
         return [sample for i in sorted(chosen) if (sample := self._sample(stats[i], now))]
+
+    def take_parents(self) -> dict[int, int]:
+        """The parents the last ranking saw, once: between rankings nothing new is known."""
+        parents, self.parents = self.parents, {}
+        return parents
 
     def _resample(self, watched: list[ProcessKey]) -> list[ProcessSample]:
         """Between rankings: the last ranking's choice and the watched processes only."""
