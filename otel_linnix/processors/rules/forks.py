@@ -297,7 +297,8 @@ class ForkStorm(Detector):
             return None
         self.departing = True
         self.baseline.discard_pending()
-        self.above_since = now if self.above_since is None else self.above_since
+        if self.above_since is None:
+            self.above_since = self._departure_start(now, threshold)
         if now - self.above_since < self.min_duration:
             return None
         evidence = {"pool": "rate", "forks_per_second": round(rate, 1),
@@ -307,6 +308,20 @@ class ForkStorm(Detector):
                    f"host's normal ({normal:.0f}/s at most, alerting above {threshold:.0f}/s)")
         return self._finding(self.rate_pool, now, lambda: [key for key, _ in self.recent],
                              self.rate_severity, evidence, message)
+
+    def _departure_start(self, now: int, threshold: float) -> int:
+        """When forks began arriving at ``threshold`` or faster: the start of the run of
+        evaluation intervals, ending now, each at that rate. The mean over ``rate_window``
+        crosses the threshold only once most of the window is storm (nearly the whole window
+        for a storm just above it), so timing the departure from that crossing added most of
+        ``rate_window`` to ``min_duration``: alerts came 5 s after the onset, not 2."""
+        start = now
+        counts = list(self.counts)
+        for (before, _), (ts, forks) in zip(reversed(counts[:-1]), reversed(counts[1:])):
+            if ts <= before or forks * NS < threshold * (ts - before):
+                break
+            start = before
+        return start
 
     def _forks_since(self, start: int) -> int:
         return sum(count for ts, count in self.counts if ts > start)
