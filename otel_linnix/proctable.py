@@ -98,26 +98,28 @@ def _is_tree_root_parent(ppid: int) -> bool:
     return ppid <= 2
 
 
-def _brief(records: Iterable[Record]) -> set[tuple[int, int]]:
-    """(pid, start_ns) of the lifetimes that both start and end in ``records`` and that no
+def _brief(records: Iterable[Record]) -> dict[int, int]:
+    """pid → start_ns of the lifetimes that both start and end in ``records`` and that no
     other record of it names (no exec, no OOM kill, no child of theirs): a fork storm's
     lifetimes, most of them. They never need a live entry: the table keeps only their exited
     row, as for any other exit, at a third of the cost of inserting and dropping them."""
-    started: set[tuple[int, int]] = set()
-    ended: set[tuple[int, int]] = set()
+    starts: dict[int, int] = {}
+    brief: dict[int, int] = {}
     named: set[int] = set()
     rec: Any
     for rec in records:
         kind = type(rec)
         if kind is ProcessStart:
-            started.add((rec.pid, rec.start_ns))
+            starts[rec.pid] = rec.start_ns
             named.add(rec.ppid)
         elif kind is ProcessExit:
-            ended.add((rec.pid, rec.start_ns))
+            if starts.get(rec.pid) == rec.start_ns:
+                brief[rec.pid] = rec.start_ns
         elif kind is ProcessExec or kind is OomKill:
             named.add(rec.pid)
-    brief = started & ended
-    return {key for key in brief if key[0] not in named} if brief else brief
+    for pid in named.intersection(brief):
+        del brief[pid]
+    return brief
 
 
 class ProcessTable:
@@ -197,7 +199,7 @@ class ProcessTable:
                         rec.cgroup_path = parent.cgroup_path
                     else:
                         rec.cgroup_path = cgroup_of(rec)
-                    if brief and (rec.pid, rec.start_ns) in brief:
+                    if brief and brief.get(rec.pid) == rec.start_ns:
                         folded[rec.pid] = self._fold(rec, parent)
                     else:
                         self._start(rec, parent)
