@@ -3,8 +3,11 @@
 bcc's reader calls into Python once per record through ctypes; at thousands of processes per
 second that transition dominated the receiver's cost. The ring buffer is plain shared memory
 (see the kernel's kernel/bpf/ringbuf.c and libbpf's ringbuf.c, whose consume loop this
-follows): a consumer page we write, a producer page we read, and the data pages mapped twice
-in a row so a record that wraps is still contiguous.
+follows): a consumer page we write, a producer page we read, and the data pages. libbpf maps
+the data pages twice in a row so that a record that wraps is contiguous; every mapped page
+counts in the agent's resident memory (the kernel maps them all at once), and the second copy
+was 4 MiB of the agent's 60 MB. Here they are mapped once, and the rare record that wraps is
+joined from its two parts.
 
 Ordering: the kernel publishes a record by clearing the BUSY bit of its length word after the
 payload is written; on the architectures CPython runs on, one aligned 32-bit load either sees
@@ -36,10 +39,12 @@ class RingBuffer:
         self._mask = size - 1
         self._consumer = mmap.mmap(map_fd, page, mmap.MAP_SHARED,
                                    mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-        self._producer = mmap.mmap(map_fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ,
+        self._producer = mmap.mmap(map_fd, page + size, mmap.MAP_SHARED, mmap.PROT_READ,
                                    offset=page)
         self._data = memoryview(self._producer)[page:]
         self.size = size
+        #: Records that wrapped past the end of the data pages (joined from two parts).
+        self.wrapped = 0
         self._epoll = select.epoll()
         self._epoll.register(map_fd, select.EPOLLIN)
 
@@ -65,24 +70,30 @@ class RingBuffer:
         """
         cons = _U64.unpack_from(self._consumer, 0)[0]
         prod = _U64.unpack_from(self._producer, 0)[0]
-        views: list[memoryview] = []
+        views: list[memoryview | bytes] = []
         append = views.append
-        data, mask, unpack = self._data, self._mask, _U32.unpack_from
+        data, mask, unpack, ring_size = self._data, self._mask, _U32.unpack_from, self.size
         stop = min(prod, cons + limit)
         while cons < stop:
-            off = cons & mask
+            off = cons & mask  # a multiple of 8: the header itself never wraps
             length = unpack(data, off)[0]
             if length & _BUSY:
                 break  # reserved, not yet submitted: the records behind it wait too
             size = length & ~_DISCARD
             if not length & _DISCARD:
-                append(data[off + _HDR:off + _HDR + size])
+                end = off + _HDR + size
+                if end <= ring_size:
+                    append(data[off + _HDR:end])
+                else:
+                    append(bytes(data[off + _HDR:]) + bytes(data[:end - ring_size]))
+                    self.wrapped += 1
             cons += (size + _HDR + 7) & ~7
         try:
-            return decode(views)
+            return decode(views)  # type: ignore[arg-type]  # bytes, for the rare wrapped one
         finally:
             for view in views:
-                view.release()
+                if type(view) is memoryview:
+                    view.release()
             _U64.pack_into(self._consumer, 0, cons)
 
     def read(self) -> list[bytes]:
