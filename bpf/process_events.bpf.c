@@ -19,11 +19,12 @@ struct lifetime {
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
-/* Takes what `events` refuses. A reservation can fail with `events` nearly empty: since Linux
- * 6.16 a ring buffer's lock is a resilient spinlock that gives up (timeout, suspected deadlock)
- * rather than spin on, and on 2 busy vCPUs a few records per 100k were refused with the buffer
- * under 5 % full; a second try on the same ring failed too, the other ring's lock took every one.
- * It also holds a burst that overflows `events`. User space reads it right after `events`. */
+/* Takes what `events` refuses. A reservation can fail with `events` nearly empty: on kernel
+ * 6.18 with 2 busy vCPUs a few records per 100k were refused with the buffer under 5 % full, a
+ * second try on the same ring failed too (6 of 7), and the other ring took every one. The likely
+ * cause: recent kernels guard a ring buffer with a resilient spinlock, which gives up (timeout,
+ * suspected deadlock) rather than spin on. It also holds a burst that overflows `events`. User
+ * space reads it right after `events`. */
 BPF_RINGBUF_OUTPUT(rescue, RESCUE_PAGES);
 BPF_HASH(lifetimes, u32, struct lifetime, MAX_LIFETIMES);
 BPF_PERCPU_ARRAY(lost, u64, LOST_SLOTS);
