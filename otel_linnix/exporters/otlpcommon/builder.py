@@ -75,14 +75,19 @@ class RequestBuilder:
             Signal.TRACES: frozenset({ProcessExit, ProcessRunning, ProcessExec, Alert}),
             Signal.METRICS: frozenset({ProcessSample, AgentTelemetry}),
             Signal.LOGS: frozenset(logged)}
+        #: The last batch asked about and its record types: every pipeline hands the same
+        #: batch to this exporter once per signal.
+        self._typed: tuple[object, frozenset[type]] = (None, frozenset())
 
     def maps_any(self, signal: Signal, records) -> bool:
         """Whether any of ``records`` becomes (part of) this signal's data. A pipeline hands
         every batch to every signal: the sampler's to the traces pipeline too, the receiver's
         fork storm to the metrics one; queueing them would only wake the exporter for nothing
         (and a batch of spans is sent sooner than one of metrics)."""
-        mapped = self._mapped[signal]
-        return any(type(rec) in mapped for rec in records)
+        typed = self._typed  # one (batch, its record types) pair, replaced whole: the sampler
+        if typed[0] is not records:  # thread calls this too
+            typed = self._typed = (records, frozenset(map(type, records)))
+        return not self._mapped[signal].isdisjoint(typed[1])
 
     def build(self, signal: Signal, records: list):
         if signal is Signal.TRACES:

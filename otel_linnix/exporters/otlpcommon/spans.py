@@ -197,12 +197,12 @@ class SpanMapper:
             parent = self._span_ids.get(parent_key) or self._parent_span_id(parent_key)
         if rec.trace_ctx is not None:  # joined an application's trace through TRACEPARENT
             trace_hex, remote_parent, trace_state = rec.trace_ctx
-            return wire.span(bytes.fromhex(trace_hex), self._span_id(key),
+            return wire.span_field(bytes.fromhex(trace_hex), self._span_id(key),
                              bytes.fromhex(remote_parent) if remote_parent else parent,
                              head[0], start, max(end, start), body, trace_state)
         root = rec.tree_root if rec.tree_root != (0, 0) else key
         trace = self._trace_ids.get(root) or self._trace_id(root)
-        return wire.span(trace, self._span_id(key), parent, head[0], start, max(end, start), body)
+        return wire.span_field(trace, self._span_id(key), parent, head[0], start, max(end, start), body)
 
     def _head(self, ident: tuple) -> tuple[bytes, bytes]:
         """(name field, attributes) of what a process ran and as whom: the same for every

@@ -145,22 +145,32 @@ _KIND_TIMES = struct.Struct("<BBBQBQ")
 _KIND_TIMES_PACK = _KIND_TIMES.pack
 
 
-def span(trace_id: bytes, span_id: bytes, parent_span_id: bytes | None, name: bytes,
-         start: int, end: int, body: bytes, trace_state: str = "") -> bytes:
-    """One Span message, kind INTERNAL. ``name`` is a ready name field (``span_name_field``);
-    ``body`` the ready attribute, event and status fields (``AttrEncoder``, ``event``,
-    ``error_status``) in that order, joined."""
+#: The bytes of a span's trace id and span id fields, and of its kind and times.
+_IDS_LEN, _PARENT_LEN = 2 + 16 + 2 + 8, 2 + 8
+_FIXED_LEN = _IDS_LEN + _KIND_TIMES.size
+
+
+def span_field(trace_id: bytes, span_id: bytes, parent_span_id: bytes | None, name: bytes,
+               start: int, end: int, body: bytes, trace_state: str = "") -> bytes:
+    """One Span message, kind INTERNAL, as the ``spans`` field of a ScopeSpans (its tag and
+    length before it: the request is then one join of ready fields). ``name`` is a ready
+    name field (``span_name_field``); ``body`` the ready attribute, event and status fields
+    (``AttrEncoder``, ``event``, ``error_status``) in that order, joined."""
     middle = _KIND_TIMES_PACK(_SPAN_KIND[0], SPAN_KIND_INTERNAL, _SPAN_START[0], start,
                               _SPAN_END[0], end)
     if trace_state:
-        return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id,
-                         delimited(_SPAN_TRACE_STATE, trace_state.encode()),
-                         _SPAN_PARENT_ID if parent_span_id else b"", parent_span_id or b"",
-                         name, middle, body))
+        state = delimited(_SPAN_TRACE_STATE, trace_state.encode())
+        size = _FIXED_LEN + len(state) + (_PARENT_LEN if parent_span_id else 0) + len(name) \
+            + len(body)
+        return b"".join((_SS_SPAN, varint(size), _SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id,
+                         state, _SPAN_PARENT_ID if parent_span_id else b"",
+                         parent_span_id or b"", name, middle, body))
     if parent_span_id:
-        return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, _SPAN_PARENT_ID,
+        return b"".join((_SS_SPAN, varint(_FIXED_LEN + _PARENT_LEN + len(name) + len(body)),
+                         _SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, _SPAN_PARENT_ID,
                          parent_span_id, name, middle, body))
-    return b"".join((_SPAN_TRACE_ID, trace_id, _SPAN_ID, span_id, name, middle, body))
+    return b"".join((_SS_SPAN, varint(_FIXED_LEN + len(name) + len(body)), _SPAN_TRACE_ID,
+                     trace_id, _SPAN_ID, span_id, name, middle, body))
 
 
 def span_name_field(name: str) -> bytes:
@@ -168,22 +178,21 @@ def span_name_field(name: str) -> bytes:
 
 
 def trace_request(groups: list[tuple[bytes, list[bytes]]], scope: bytes) -> bytes:
-    """An ExportTraceServiceRequest with one ResourceSpans / ScopeSpans per (resource, spans)
-    group (``resource`` and ``scope`` are serialized Resource / InstrumentationScope).
+    """An ExportTraceServiceRequest with one ResourceSpans / ScopeSpans per (resource, span
+    fields) group (``resource`` and ``scope`` are serialized Resource / InstrumentationScope,
+    the spans ``span_field``'s).
 
     Lengths are summed first and every part joined once at the end: nesting each level with
-    ``tag + length + payload`` copied the whole request at every level, and each span once
-    more for its own field head, about a third of the cost of building a fork storm's spans."""
+    ``tag + length + payload`` copied the whole request at every level, about a third of the
+    cost of building a fork storm's spans."""
     parts: list[bytes] = []
     scope_field = delimited(_SS_SCOPE, scope)
     for resource, spans in groups:
-        heads = [_SS_SPAN + varint(len(s)) for s in spans]
-        scope_spans_len = len(scope_field) + sum(map(len, heads)) + sum(map(len, spans))
+        scope_spans_len = len(scope_field) + sum(map(len, spans))
         scope_spans_head = _RS_SCOPE_SPANS + varint(scope_spans_len)
         resource_field = delimited(_RS_RESOURCE, resource)
         resource_spans_len = len(resource_field) + len(scope_spans_head) + scope_spans_len
         parts += (_REQUEST_RESOURCE_SPANS, varint(resource_spans_len), resource_field,
                   scope_spans_head, scope_field)
-        for head, span_bytes in zip(heads, spans):
-            parts += (head, span_bytes)
+        parts += spans
     return b"".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from otel_linnix.config.types import parse_duration, parse_size
 from otel_linnix.processors.rules import limits
@@ -64,6 +65,28 @@ class Scope:
         if self.cgroup and not self.cgroup.search(cgroup):
             return False
         return not (self.container and not self.container.search(container))
+
+
+_PARENT = attrgetter("ppid", "parent_start_ns")
+_START = attrgetter("start_ns")
+_EXIT = attrgetter("exit_ns")
+
+
+def times_by_parent(records: list, times: list[int]) -> dict[tuple[int, int], list[int]]:
+    """``times`` (one per record) grouped by the record's parent (pid, start), leaving out
+    the children of init and kthreadd. A fork storm's batch has one parent: that case is told
+    and grouped without a Python step per record."""
+    parents = list(map(_PARENT, records))
+    if not parents:
+        return {}
+    first = parents[0]
+    if parents.count(first) == len(parents):
+        return {first: times} if first[0] > 2 else {}
+    out: dict[tuple[int, int], list[int]] = {}
+    for parent, time in zip(parents, times):
+        if parent[0] > 2:
+            out.setdefault(parent, []).append(time)
+    return out
 
 
 def _child_comm(records: list, ppid: int) -> str:
@@ -147,11 +170,8 @@ class ForkBurst(Detector):
     def observe_many(self, records):
         """Grouped by parent first: a storm has few parents, so the scope is checked per parent
         per batch instead of per fork."""
-        by_parent: dict[tuple[int, int], list[int]] = {}
-        for rec in records:
-            if rec.ppid > 2:
-                by_parent.setdefault((rec.ppid, rec.parent_start_ns), []).append(rec.start_ns)
-        for (ppid, parent_start), times in by_parent.items():
+        for (ppid, parent_start), times in times_by_parent(
+                records, list(map(_START, records))).items():
             parent = self.table.peek(ppid)
             comm = parent.comm if parent else _child_comm(records, ppid)
             if self.scope.admits(comm, parent.exe if parent else "", parent.uid if parent else None,
@@ -185,12 +205,9 @@ class ShortJobFlood(ForkBurst):
     wants = (ProcessExit,)
 
     def observe_many(self, records):
-        by_parent: dict[tuple[int, int], list[int]] = {}
         short = self.max_lifetime
-        for rec in records:
-            if rec.ppid > 2 and rec.exit_ns - rec.start_ns < short:
-                by_parent.setdefault((rec.ppid, rec.parent_start_ns), []).append(rec.exit_ns)
-        for (ppid, parent_start), times in by_parent.items():
+        brief = [rec for rec in records if rec.exit_ns - rec.start_ns < short]
+        for (ppid, parent_start), times in times_by_parent(brief, list(map(_EXIT, brief))).items():
             parent = self.table.peek(ppid)
             if self.scope.admits(parent.comm if parent else ""):
                 self.by_parent.get_or(process_key(ppid, parent_start), deque).extend(times)

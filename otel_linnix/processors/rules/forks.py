@@ -26,7 +26,7 @@ from otel_linnix.processors.rules.trend import (
     slope,
     sustained_rise,
 )
-from otel_linnix.records import AlertSubject, ProcessKey, ProcessStart, process_key
+from otel_linnix.records import AlertSubject, ProcessKey, ProcessStart
 
 #: Limited cgroups are looked up again this often, and sooner when the host forks hard.
 RESCAN_NS = 10 * NS
@@ -136,7 +136,9 @@ class ForkStorm(Detector):
         #: (evaluation time, forks since the one before): rates cost nothing per fork.
         self.counts: deque[tuple[int, int]] = deque()
         self._new = 0
-        self.recent: deque[tuple[ProcessKey, int]] = deque(maxlen=512)  # (key, uid)
+        #: The last forks seen, as their records: a fork storm's culprits are found among them
+        #: (rarely), so nothing is computed per fork.
+        self.recent: deque[ProcessStart] = deque(maxlen=512)
         self.host = _Pool("host processes", limits.host_task_limit())
         self.host_tasks = _Pool("host tasks", limits.host_task_limit())
         self.cgroups: dict[str, _Pool] = {}
@@ -153,8 +155,7 @@ class ForkStorm(Detector):
         if not records:
             return
         self._new += len(records)
-        self.recent.extend([(process_key(rec.pid, rec.start_ns), rec.uid)
-                            for rec in records[-512:]])
+        self.recent.extend(records[-512:])
         if not self.departing:  # a storm must not teach the baseline that storms are normal
             self.baseline.add(records[-1].start_ns, len(records))
 
@@ -234,7 +235,7 @@ class ForkStorm(Detector):
                 pool.culprit.reset()
                 continue
             out.append(self._finding(pool, now, lambda u=uid: [
-                key for key, owner in self.recent if owner == u], severity, evidence,
+                rec.key for rec in self.recent if rec.uid == u], severity, evidence,
                 self._headroom_message(evidence)))
         return out
 
@@ -261,9 +262,9 @@ class ForkStorm(Detector):
     def _rescan_users(self) -> None:
         """Users who forked lately and have a finite RLIMIT_NPROC (one /proc read per user)."""
         latest: dict[int, ProcessKey] = {}
-        for key, uid in self.recent:
-            if uid:
-                latest[uid] = key
+        for rec in self.recent:
+            if rec.uid:
+                latest[rec.uid] = rec.key
         for uid, key in latest.items():
             if uid in self.users:
                 continue
@@ -306,7 +307,7 @@ class ForkStorm(Detector):
                     "learned_s": round(self.baseline.learned_s)}
         message = (f"{rate:.0f} forks/s for {(now - self.above_since) / NS:.0f}s, beyond this "
                    f"host's normal ({normal:.0f}/s at most, alerting above {threshold:.0f}/s)")
-        return self._finding(self.rate_pool, now, lambda: [key for key, _ in self.recent],
+        return self._finding(self.rate_pool, now, lambda: [rec.key for rec in self.recent],
                              self.rate_severity, evidence, message)
 
     def _departure_start(self, now: int, threshold: float) -> int:

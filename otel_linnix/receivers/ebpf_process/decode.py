@@ -76,6 +76,9 @@ class Decoder:
         #: OOM kill records decoded since the receiver last took them (rare: the receiver
         #: joins cgroup facts into them without a pass over every batch).
         self.ooms: list[OomKill] = []
+        #: Exec records with a TRACEPARENT decoded since the receiver last took them (it checks
+        #: each one; noted here for the same reason as ``ooms``).
+        self.traceparents: list[ProcessExec] = []
 
     def decode(self, raws: Iterable[bytes | memoryview]) -> list[Record]:
         """Records from raw events (bytes, or views into the ring buffer: nothing decoded
@@ -104,24 +107,31 @@ class Decoder:
 
     def _fork(self, raw: bytes) -> ProcessStart:
         (_, pid, ppid, uid, gid, _, start, pstart, cgid, comm) = FORK.unpack_from(raw)
-        return ProcessStart(pid, ppid, start, pstart, uid, gid, self._comm(comm), cgid)
+        name = self._comms.get(comm)  # ``_comm`` inlined: two of these per lifetime
+        return ProcessStart(pid, ppid, start, pstart, uid, gid,
+                            self._comm(comm) if name is None else name, cgid)
 
     def _exec(self, raw: bytes) -> ProcessExec:
         (_, pid, uid, args_len, ts, start, truncated, _, traceparent, tracestate, comm,
          filename) = EXEC_HEAD.unpack_from(raw)
         args = bytes(raw[EXEC_HEAD.size:EXEC_HEAD.size + args_len])  # raw may be a view
         argv, cut = bound_argv(split_args(args, args_len), self._max_args, self._max_bytes)
-        return ProcessExec(pid, start, ts, self._comm(comm), _text(filename), redact_argv(argv),
-                           bool(truncated) or cut, uid,
-                           _text(traceparent) if traceparent[0] else "",
-                           _text(tracestate) if tracestate[0] else "")
+        rec = ProcessExec(pid, start, ts, self._comm(comm), _text(filename), redact_argv(argv),
+                          bool(truncated) or cut, uid,
+                          _text(traceparent) if traceparent[0] else "",
+                          _text(tracestate) if tracestate[0] else "")
+        if rec.traceparent and len(self.traceparents) < 65536:  # bounded, should nobody take them
+            self.traceparents.append(rec)
+        return rec
 
     def _exit(self, raw: bytes) -> ProcessExit:
         (_, pid, ppid, uid, gid, code, start, pstart, exit_ns, utime, stime, cgid, threads, execs,
          fork_seen, oom_killed, comm) = EXIT.unpack_from(raw)
         signal = code & 0x7F
+        name = self._comms.get(comm)
         # positional, in ProcessExit's field order (test_contract checks every field lands)
-        return ProcessExit(pid, ppid, start, pstart, exit_ns, uid, gid, self._comm(comm), "", (),
+        return ProcessExit(pid, ppid, start, pstart, exit_ns, uid, gid,
+                           self._comm(comm) if name is None else name, "", (),
                            False, (code >> 8) & 0xFF if signal == 0 else 0, signal,
                            bool(code & 0x80), cgid, "", execs, threads, utime, stime,
                            bool(fork_seen), bool(oom_killed))

@@ -131,8 +131,9 @@ class EbpfProcessReceiver(Receiver):
     def _publish(self, records: list[Record]) -> None:
         """Into the table (which joins what it knows into each record), then downstream."""
         table = self._ctx.process_table
-        if self._trace_env["enabled"]:
-            self._check_traceparents(records)
+        if self._decoder.traceparents:  # the decoder notes them: no pass over every batch
+            execs, self._decoder.traceparents = self._decoder.traceparents, []
+            self._check_traceparents(execs)
         if self._decoder.ooms:  # the decoder notes them: no pass over every batch
             ooms, self._decoder.ooms = self._decoder.ooms, []
             for rec in ooms:
@@ -154,12 +155,10 @@ class EbpfProcessReceiver(Receiver):
         if out:
             self.consumer.consume(out)
 
-    def _check_traceparents(self, records: list[Record]) -> None:
+    def _check_traceparents(self, execs: list[ProcessExec]) -> None:
         """Clear a TRACEPARENT the table must not trust (malformed; unsampled when asked to
         respect the sampled flag), counting each outcome; the process keeps its own trace."""
-        for rec in records:
-            if type(rec) is not ProcessExec or not rec.traceparent:
-                continue
+        for rec in execs:
             parsed = parse_traceparent(rec.traceparent)
             if parsed is None:
                 result = "malformed"

@@ -28,11 +28,18 @@ def library_span(trace_id, span_id, parent, name, start, end, attrs, events=(), 
     return span
 
 
+def parsed_span(field: bytes) -> Span:
+    """The one span of a ``span_field``: the field alone is a valid ScopeSpans message."""
+    scope_spans = ScopeSpans.FromString(field)
+    assert len(scope_spans.spans) == 1 and not scope_spans.HasField("scope")
+    return scope_spans.spans[0]
+
+
 @pytest.mark.parametrize("value", VALUES, ids=repr)
 def test_each_attribute_value_parses_back_equal(value):
-    encoded = wire.span(b"t" * 16, b"s" * 8, None, wire.span_name_field("n"), 1, 2,
+    encoded = wire.span_field(b"t" * 16, b"s" * 8, None, wire.span_name_field("n"), 1, 2,
                         wire.AttrEncoder()("k", value))
-    assert Span.FromString(encoded) == library_span(b"t" * 16, b"s" * 8, None, "n", 1, 2,
+    assert parsed_span(encoded) == library_span(b"t" * 16, b"s" * 8, None, "n", 1, 2,
                                                     [("k", value)])
 
 
@@ -44,11 +51,11 @@ def test_int_prefix_path_equals_the_generic_one():
 
 @pytest.mark.parametrize("parent", [None, b"\x03" * 8])
 def test_a_span_in_an_application_trace_carries_its_trace_state(parent):
-    encoded = wire.span(b"\x01" * 16, b"\x02" * 8, parent, wire.span_name_field("sh"), 5, 2**63,
+    encoded = wire.span_field(b"\x01" * 16, b"\x02" * 8, parent, wire.span_name_field("sh"), 5, 2**63,
                         b"", "vendor=a,other=b")
     expected = library_span(b"\x01" * 16, b"\x02" * 8, parent, "sh", 5, 2**63, [])
     expected.trace_state = "vendor=a,other=b"
-    assert Span.FromString(encoded) == expected
+    assert parsed_span(encoded) == expected
 
 
 def test_full_span_with_parent_events_and_error_status():
@@ -58,26 +65,28 @@ def test_full_span_with_parent_events_and_error_status():
               (10**18 + 9, "alert", {"otel_linnix.alert.rule": "r", "n": 3})]
     enc = wire.AttrEncoder()
     body = b"".join([enc(k, v) for k, v in attrs] + [wire.event(ts, n, a) for ts, n, a in events])
-    encoded = wire.span(b"\x01" * 16, b"\x02" * 8, b"\x03" * 8, wire.span_name_field("ls"),
+    encoded = wire.span_field(b"\x01" * 16, b"\x02" * 8, b"\x03" * 8, wire.span_name_field("ls"),
                         10**18, 10**18 + 10**9, body + wire.error_status("exit code 3"))
     expected = library_span(b"\x01" * 16, b"\x02" * 8, b"\x03" * 8, "ls", 10**18,
                             10**18 + 10**9, attrs, events, "exit code 3")
-    parsed = Span.FromString(encoded)
+    parsed = parsed_span(encoded)
     assert parsed == expected
     for field in Span.DESCRIPTOR.fields:  # field by field, so a mismatch names the field
         assert getattr(parsed, field.name) == getattr(expected, field.name), field.name
 
 
 def test_request_wraps_resource_scope_and_every_span():
+    def field(span):  # a ScopeSpans.spans field, as ``span_field`` writes one
+        return wire.delimited(b"\x12", span.SerializeToString())
+
     resource = Resource(attributes=[kv("service.name", "otel-linnix"), kv("host.name", "h")])
     scope = InstrumentationScope(name="otel-linnix", version="1.2.3")
     spans = [library_span(bytes([i]) * 16, bytes([i + 1]) * 8, None, f"p{i}", i, i + 1,
                           [("process.pid", i)]) for i in range(1, 200)]
     pod = Resource(attributes=[kv("service.name", "otel-linnix"), kv("k8s.pod.uid", "u-1")])
     payload = wire.trace_request([(resource.SerializeToString(),
-                                   [s.SerializeToString() for s in spans[:150]]),
-                                  (pod.SerializeToString(),
-                                   [s.SerializeToString() for s in spans[150:]])],
+                                   [field(s) for s in spans[:150]]),
+                                  (pod.SerializeToString(), [field(s) for s in spans[150:]])],
                                  scope.SerializeToString())
     expected = ExportTraceServiceRequest(resource_spans=[
         ResourceSpans(resource=resource, scope_spans=[ScopeSpans(scope=scope, spans=spans[:150])]),
@@ -95,7 +104,7 @@ def test_attribute_cache_is_bounded():
 def test_equal_numbers_of_other_types_never_share_an_encoding():
     enc = wire.AttrEncoder()
     for value in (1, True, 0, False, 1, True):
-        assert Span.FromString(wire.span(b"t" * 16, b"s" * 8, None, b"", 0, 0, enc("k", value))) \
+        assert parsed_span(wire.span_field(b"t" * 16, b"s" * 8, None, b"", 0, 0, enc("k", value))) \
             == library_span(b"t" * 16, b"s" * 8, None, "", 0, 0, [("k", value)])
 
 

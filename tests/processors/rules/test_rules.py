@@ -144,3 +144,20 @@ def test_one_burst_of_fds_is_not_a_trend(ctx):
              if a.rule == "fd_exhaustion" and a.state == "firing"]
     assert [a.severity for a in fired] == ["warning", "critical"]
     assert "full in" in fired[0].message and fired[1].evidence["seconds_to_limit"] <= 120
+
+
+def test_forks_are_grouped_by_parent_whether_a_batch_has_one_parent_or_several():
+    from otel_linnix.processors.rules.detectors import times_by_parent
+    from otel_linnix.records import ProcessStart
+
+    def fork(pid, ppid, pstart):
+        return ProcessStart(pid, ppid, pid * 10, pstart, 0, 0, "x")
+
+    one = [fork(p, 40, 7) for p in range(100, 110)]
+    assert times_by_parent(one, [r.start_ns for r in one]) == {(40, 7): [r.start_ns for r in one]}
+    mixed = [fork(100, 40, 7), fork(101, 1, 0), fork(102, 40, 9), fork(103, 40, 7),
+             fork(104, 2, 0)]
+    assert times_by_parent(mixed, [r.start_ns for r in mixed]) == {
+        (40, 7): [1000, 1030], (40, 9): [1020]}
+    assert times_by_parent([fork(5, 1, 0), fork(6, 1, 0)], [50, 60]) == {}
+    assert times_by_parent([], []) == {}
