@@ -17,6 +17,7 @@ ids (``trace_of``), which backends link to the span.
 from __future__ import annotations
 
 from collections import OrderedDict
+from operator import attrgetter
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import process_attributes as P
@@ -55,6 +56,10 @@ def span_name(exe: str, comm: str) -> str:
 _ZERO_SPAN_ID = bytes(8)
 _PID = wire.int_prefix(P.PROCESS_PID)
 _PPID = wire.int_prefix(P.PROCESS_PARENT_PID)
+#: What a span shares with its siblings' (same parent, tree, command, user, cgroup, ending):
+#: consecutive exits of a fork storm or a build step differ only in pid and times.
+_SIBLING = attrgetter("ppid", "parent_start_ns", "tree_root", "exe", "comm", "argv", "uid",
+                      "cgroup_path", "fork_seen", "exit_code", "signal", "core_dumped")
 
 
 class SpanMapper:
@@ -79,6 +84,8 @@ class SpanMapper:
         self._clean_exit = self._tail(ProcessExit(0, 0, 0, 0, 0, 0, 0, ""), False)
         self._trace_ids: dict[ProcessKey, bytes] = {}  # tree root → trace id (roots repeat)
         self._span_ids: dict[ProcessKey, bytes] = {}   # parents repeat across their children
+        #: (``_SIBLING`` of the last common-case lifetime, its ``_parts``)
+        self._last_sibling: tuple = ((), b"", b"", b"", None, b"")
         self.evicted = 0
         self.skipped_alert_events = 0
 
@@ -164,6 +171,31 @@ class SpanMapper:
                 self._emitted_old, self._emitted = self._emitted, {}
         offset = self._host.boot_offset_ns
         start, end = rec.start_ns + offset, rec.exit_ns + offset
+        events = None
+        if self._events:
+            events = self._events.get(key) if unfinished else self._events.pop(key, None)
+        if unfinished or rec.oom_killed or rec.trace_ctx is not None or rec.tree_root == (0, 0):
+            name, attrs, status, parent, trace = self._parts(rec, key, unfinished)
+        else:  # the common case: what siblings share is looked up once per run of them
+            sibling = _SIBLING(rec)
+            last = self._last_sibling
+            if sibling != last[0]:
+                last = self._last_sibling = (sibling, *self._parts(rec, key, False))
+            name, attrs, status, parent, trace = last[1:]
+        pid = self._attr.int(_PID, rec.pid)
+        body = pid + attrs + status if not events else b"".join((pid, attrs, *events, status))
+        if rec.trace_ctx is not None:  # joined an application's trace through TRACEPARENT
+            trace_hex, remote_parent, trace_state = rec.trace_ctx
+            return wire.span_field(bytes.fromhex(trace_hex), self._span_id(key),
+                                   bytes.fromhex(remote_parent) if remote_parent else parent,
+                                   name, start, max(end, start), body, trace_state)
+        return wire.span_field(trace, self._span_id(key), parent, name, start, max(end, start),
+                               body)
+
+    def _parts(self, rec: ProcessExit, key: ProcessKey, unfinished: bool
+               ) -> tuple[bytes, bytes, bytes, bytes | None, bytes]:
+        """(name field, attributes but the pid, status, parent span id, trace id) of a
+        lifetime's span: all but the pid shared with its siblings of the same command."""
         ident = (rec.exe, rec.comm, rec.argv, rec.uid, rec.cgroup_path, rec.fork_seen)
         head = self._heads.get(ident)
         if head is None:
@@ -178,31 +210,18 @@ class SpanMapper:
             if cached is None:
                 cached = self._tails[ending] = self._tail(rec, unfinished)
             tail = cached
-        events = None
-        if self._events:
-            events = self._events.get(key) if unfinished else self._events.pop(key, None)
         ppid = self._ppids.get(rec.ppid)  # siblings share their parent: encoded once
         if ppid is None:
             if len(self._ppids) >= 4096:
                 self._ppids.clear()
             ppid = self._ppids[rec.ppid] = self._attr.int(_PPID, rec.ppid)
-        if events:
-            body = b"".join((self._attr.int(_PID, rec.pid), ppid, head[1], tail[0], *events,
-                             tail[1]))
-        else:
-            body = b"".join((self._attr.int(_PID, rec.pid), ppid, head[1], tail[0], tail[1]))
         parent = None
         if rec.ppid > 2 and rec.parent_start_ns:
             parent_key = (rec.ppid, rec.parent_start_ns // NS_PER_TICK)
             parent = self._span_ids.get(parent_key) or self._parent_span_id(parent_key)
-        if rec.trace_ctx is not None:  # joined an application's trace through TRACEPARENT
-            trace_hex, remote_parent, trace_state = rec.trace_ctx
-            return wire.span_field(bytes.fromhex(trace_hex), self._span_id(key),
-                             bytes.fromhex(remote_parent) if remote_parent else parent,
-                             head[0], start, max(end, start), body, trace_state)
         root = rec.tree_root if rec.tree_root != (0, 0) else key
         trace = self._trace_ids.get(root) or self._trace_id(root)
-        return wire.span_field(trace, self._span_id(key), parent, head[0], start, max(end, start), body)
+        return head[0], ppid + head[1] + tail[0], tail[1], parent, trace
 
     def _head(self, ident: tuple) -> tuple[bytes, bytes]:
         """(name field, attributes) of what a process ran and as whom: the same for every

@@ -288,3 +288,30 @@ def test_only_batches_with_something_of_the_signal_are_taken():
     assert builder.maps_any(Signal.LOGS, [*samples, alert])
     assert builder.maps_any(Signal.LOGS, [exit_]) is False
     assert RequestBuilder(builder.ctx, exit_logs=True).maps_any(Signal.LOGS, [exit_])
+
+
+def test_consecutive_siblings_share_only_what_they_have_in_common():
+    """A run of exits of one parent's children reuses what they share (parent span, trace,
+    command, ending): each span must still get its own pid, ids, times and exit status, and a
+    lifetime the table knows no tree of must be a trace of its own."""
+    tree = ProcessTreeBuilder()
+    make = tree.spawn(1, comm="make", exe="/usr/bin/make", argv=("make", "-j2"))
+    kids = [tree.spawn(make, comm="cc") for _ in range(4)]
+    for i, kid in enumerate(kids):
+        tree.advance(10**6)
+        tree.exit(kid, code=2 if i == 2 else 0)
+    builder = new_builder()
+    spans = spans_of(build(builder, tree.records()))
+    assert [attrs(s)["process.pid"]["intValue"] for s in spans] == [str(k) for k in kids]
+    assert len({s.span_id for s in spans}) == 4
+    assert {s.parent_span_id for s in spans} == {span_id(builder.ctx.host.boot_id,
+                                                         (make, tree.procs[make].start_ns // 10**7))}
+    assert len({s.trace_id for s in spans}) == 1
+    assert len({s.end_time_unix_nano for s in spans}) == 4
+    assert [s.status.code for s in spans] == [0, 0, Status.STATUS_CODE_ERROR, 0]
+    assert [attrs(s)["process.exit.code"]["intValue"] for s in spans] == ["0", "0", "2", "0"]
+    # exits the table never saw a tree for (no tree root stamped): one trace each
+    rootless = [ProcessExit(pid, 77, 10**9 + pid, 10**8, 2 * 10**9, 0, 0, "job")
+                for pid in (901, 902)]
+    spans = spans_of(builder.build(Signal.TRACES, rootless))
+    assert len({s.trace_id for s in spans}) == 2 and len({s.parent_span_id for s in spans}) == 1
