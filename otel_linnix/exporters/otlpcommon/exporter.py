@@ -1,6 +1,7 @@
 """An OTLP exporter as a chain of stages with one job each, as the Collector's exporterhelper:
 ``SendingQueue`` (bounded, drops counted) → batch (the worker takes the queue, ``RequestBuilder``
-makes one request per signal per ``batch.max_size`` records) → ``Delivery`` (retry with backoff,
+makes one request per signal per ``batch.max_size`` records; spans are built before they are
+queued, on the pipeline's thread) → ``Delivery`` (retry with backoff,
 spool, send). The worker thread only moves data from one stage to the next; it makes no data
 of its own (the agent's own metrics come from the service, reports of still-running processes
 from the receivers, both as records like any other).
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 
 from otel_linnix.component import CreateSettings, Exporter, Signal
 from otel_linnix.config.types import parse_duration, parse_size
-from otel_linnix.exporters.otlpcommon.builder import RequestBuilder
+from otel_linnix.exporters.otlpcommon.builder import MappedSpans, RequestBuilder
 from otel_linnix.exporters.otlpcommon.delivery import Backoff, Counts, Delivery
 from otel_linnix.exporters.otlpcommon.queue import Item, SendingQueue
 from otel_linnix.exporters.otlpcommon.spool import Spool
@@ -71,8 +72,13 @@ class OTLPExporter(Exporter):
     def consume(self, signal: Signal, records: Sequence[Record]) -> None:
         if not self._builder.maps_any(signal, records):
             return
-        if not self._queue.put(signal, records):
-            self._counts.drop(len(records), "queue_full")
+        queued: Sized = records
+        if signal is Signal.TRACES:
+            queued = mapped = self._builder.map_spans(records)
+            if not mapped.groups:  # only events of spans still to come
+                return
+        if not self._queue.put(signal, queued):
+            self._counts.drop(len(queued), "queue_full")
 
     def force_flush(self, timeout: float = 5.0) -> bool:
         return self._queue.drained(timeout)
@@ -119,8 +125,14 @@ class OTLPExporter(Exporter):
         """One request per signal per ``batch.max_size`` records (keeps requests well under
         gRPC's message limit however much the queue held)."""
         by_signal: dict[Signal, list[Record]] = {}
+        spans: list[MappedSpans] = []
         for signal, records in items:
-            by_signal.setdefault(signal, []).extend(records)
+            if signal is Signal.TRACES:  # already spans (``consume``)
+                spans.append(records)  # type: ignore[arg-type]
+            else:
+                by_signal.setdefault(signal, []).extend(records)  # type: ignore[arg-type]
+        for request in self._builder.trace_requests(spans, self._batch_max):
+            self._send(Signal.TRACES, request)
         for signal, records in by_signal.items():
             for i in range(0, len(records), self._batch_max):
                 self._send(signal, self._builder.build(signal, records[i:i + self._batch_max]))

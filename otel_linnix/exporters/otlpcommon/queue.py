@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Sized
 
 from otel_linnix.component import Signal
-from otel_linnix.records import Record
 
-Item = tuple[Signal, Sequence[Record]]
+#: A signal and its records (for traces, the spans already built from them: ``MappedSpans``);
+#: their length is what the queue counts.
+Item = tuple[Signal, Sized]
 
 
 class SendingQueue:
@@ -37,7 +38,7 @@ class SendingQueue:
         #: wait again, cost the pipeline thread a notify and the worker a GIL round trip.
         self._wake_at = 1
 
-    def put(self, signal: Signal, records: Sequence[Record]) -> bool:
+    def put(self, signal: Signal, records: Sized) -> bool:
         """False (nothing queued) when closed or full: the caller counts the drop."""
         with self._cond:
             if self.closed or self.queued + len(records) > self._max:

@@ -315,3 +315,33 @@ def test_consecutive_siblings_share_only_what_they_have_in_common():
                 for pid in (901, 902)]
     spans = spans_of(builder.build(Signal.TRACES, rootless))
     assert len({s.trace_id for s in spans}) == 2 and len({s.parent_span_id for s in spans}) == 1
+
+
+def test_queued_span_batches_become_requests_of_at_most_max_spans_each():
+    """Spans are built as records are handed on, and queued: the worker merges what it took
+    by workload and cuts it into requests no larger than batch.max_size, losing none."""
+    builder = new_builder()
+    batches, pids = [], []
+    for n, cgroup in enumerate((POD_CGROUP, DOCKER_CGROUP, POD_CGROUP)):
+        tree = ProcessTreeBuilder(first_pid=1000 + 1000 * n)
+        for _ in range(7):
+            pid = tree.spawn(1, comm="job", cgroup_path=cgroup)
+            tree.exit(pid)
+            pids.append(pid)
+        records = tree.records()
+        builder.ctx.process_table.apply(records)
+        batches.append(builder.map_spans(records))
+    assert [len(b) for b in batches] == [14, 14, 14]  # what the queue counts: records
+    requests = [ExportTraceServiceRequest.FromString(r.SerializeToString())
+                for r in builder.trace_requests(batches, max_spans=5)]
+    sizes = [sum(len(ss.spans) for rs in r.resource_spans for ss in rs.scope_spans)
+             for r in requests]
+    assert sizes == [5, 5, 5, 5, 1] and [r.span_count for r in
+                                         builder.trace_requests(batches[:1], 5)] == [5, 2]
+    got = sorted(int(attrs(s)["process.pid"]["intValue"]) for r in requests
+                 for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans)
+    assert got == sorted(pids)
+    for r in requests:  # one ResourceSpans per workload in each request
+        pods = [a.value.string_value for rs in r.resource_spans for a in rs.resource.attributes
+                if a.key == "k8s.pod.uid"]
+        assert len(pods) == len(set(pods))
