@@ -118,8 +118,8 @@ class RequestBuilder:
         """The spans ``records`` finish, built on the thread that hands them on (the receiver's,
         or the sampler's for reports of running processes) while they are still in its CPU's
         cache: the same work on the exporter's thread, a batch later and often on another core,
-        cost about a fifth more per lifetime in a saturated fork storm. The lock keeps the two callers' batches
-        whole, and so exec events and alerts before the spans they belong to."""
+        cost about a fifth more per lifetime in a saturated fork storm. The lock keeps the two
+        callers' batches whole, and so exec events and alerts before the spans they belong to."""
         with self._mapping:
             return MappedSpans(self.spans.add(records), len(records))
 

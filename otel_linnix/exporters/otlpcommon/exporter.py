@@ -1,10 +1,10 @@
 """An OTLP exporter as a chain of stages with one job each, as the Collector's exporterhelper:
 ``SendingQueue`` (bounded, drops counted) → batch (the worker takes the queue, ``RequestBuilder``
 makes one request per signal per ``batch.max_size`` records; spans are built before they are
-queued, on the pipeline's thread) → ``Delivery`` (retry with backoff,
-spool, send). The worker thread only moves data from one stage to the next; it makes no data
-of its own (the agent's own metrics come from the service, reports of still-running processes
-from the receivers, both as records like any other).
+queued, on the pipeline's thread) → ``Delivery`` (retry with backoff, spool, send). The worker
+thread only moves data from one stage to the next; it makes no data of its own (the agent's own
+metrics come from the service, reports of still-running processes from the receivers, both as
+records like any other).
 """
 
 from __future__ import annotations
