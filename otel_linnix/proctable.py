@@ -98,6 +98,12 @@ def _is_tree_root_parent(ppid: int) -> bool:
     return ppid <= 2
 
 
+def _child_trace(ctx: TraceCtx) -> TraceCtx:
+    """The application trace a child of a process in ``ctx`` stays in: the same trace, without
+    the remote parent span (the child's parent span is its parent process's)."""
+    return ctx[0], "", ctx[2]
+
+
 def _brief(records: Iterable[Record]) -> dict[int, int]:
     """pid → start_ns of the lifetimes that both start and end in ``records`` and that no
     other record of it names (no exec, no OOM kill, no child of theirs): a fork storm's
@@ -252,7 +258,7 @@ class ProcessTable:
                        rec.comm, exe, argv, False, rec.cgroup_id, rec.cgroup_path, container, 0,
                        True, root)
         if parent is not None and parent.trace_ctx is not None:  # children stay in the trace
-            proc.trace_ctx = (parent.trace_ctx[0], "", parent.trace_ctx[2])
+            proc.trace_ctx = _child_trace(parent.trace_ctx)
             proc.traceparent = parent.traceparent
         self._put(proc, key)
 
@@ -266,7 +272,7 @@ class ProcessTable:
         exe, argv, container, root = self._inherit(rec, parent, key)
         ctx = parent.trace_ctx if parent is not None else None
         return (rec, key, exe, argv, container, root,
-                (ctx[0], "", ctx[2]) if ctx is not None else None)
+                _child_trace(ctx) if ctx is not None else None)
 
     def _exit_brief(self, rec: ProcessExit, fold: tuple) -> None:
         """``_exit`` for a folded lifetime: the same joins and the same exited row."""
