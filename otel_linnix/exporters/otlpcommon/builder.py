@@ -108,8 +108,8 @@ class RequestBuilder:
         return not self._mapped[signal].isdisjoint(typed[1])
 
     def build(self, signal: Signal, records: list):
-        if signal is Signal.TRACES:
-            return self.traces(self.spans.add(records))
+        if signal is Signal.TRACES:  # the exporter queues map_spans' batches: one path
+            return self.traces(self.map_spans(records).groups)
         if signal is Signal.METRICS:
             return self._metrics(records)
         return self._logs(records)

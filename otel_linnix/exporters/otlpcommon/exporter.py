@@ -122,8 +122,9 @@ class OTLPExporter(Exporter):
         return min(max(MIN_IDLE_S, self._delivery.next_retry() - time.monotonic()), MAX_IDLE_S)
 
     def _batch(self, items: list[Item]) -> None:
-        """One request per signal per ``batch.max_size`` records (keeps requests well under
-        gRPC's message limit however much the queue held)."""
+        """One request per signal per ``batch.max_size`` records (spans, for traces: they are
+        queued already built), keeping requests well under gRPC's message limit however much
+        the queue held."""
         by_signal: dict[Signal, list[Record]] = {}
         spans: list[MappedSpans] = []
         for signal, records in items:
