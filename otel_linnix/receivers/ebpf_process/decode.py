@@ -77,7 +77,9 @@ class Decoder:
         #: joins cgroup facts into them without a pass over every batch).
         self.ooms: list[OomKill] = []
         #: Exec records with a TRACEPARENT decoded since the receiver last took them (it checks
-        #: each one; noted here for the same reason as ``ooms``).
+        #: each one; noted here for the same reason as ``ooms``). Not capped: an exec skipped
+        #: here would reach the table unchecked. The receiver takes them with every drain, so
+        #: they are at most the execs of one read of the two ring buffers, like the batch itself.
         self.traceparents: list[ProcessExec] = []
 
     def decode(self, raws: Iterable[bytes | memoryview]) -> list[Record]:
@@ -120,7 +122,7 @@ class Decoder:
                           bool(truncated) or cut, uid,
                           _text(traceparent) if traceparent[0] else "",
                           _text(tracestate) if tracestate[0] else "")
-        if rec.traceparent and len(self.traceparents) < 65536:  # bounded, should nobody take them
+        if rec.traceparent:
             self.traceparents.append(rec)
         return rec
 
