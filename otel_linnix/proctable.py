@@ -104,30 +104,6 @@ def _child_trace(ctx: TraceCtx) -> TraceCtx:
     return ctx[0], "", ctx[2]
 
 
-def _brief(records: Iterable[Record]) -> dict[int, int]:
-    """pid → start_ns of the lifetimes that both start and end in ``records`` and that no
-    other record of it names (no exec, no OOM kill, no child of theirs): a fork storm's
-    lifetimes, most of them. They never need a live entry: the table keeps only their exited
-    row, as for any other exit, at a third of the cost of inserting and dropping them."""
-    starts: dict[int, int] = {}
-    brief: dict[int, int] = {}
-    named: set[int] = set()
-    rec: Any
-    for rec in records:
-        kind = type(rec)
-        if kind is ProcessStart:
-            starts[rec.pid] = rec.start_ns
-            named.add(rec.ppid)
-        elif kind is ProcessExit:
-            if starts.get(rec.pid) == rec.start_ns:
-                brief[rec.pid] = rec.start_ns
-        elif kind is ProcessExec or kind is OomKill:
-            named.add(rec.pid)
-    for pid in named.intersection(brief):
-        del brief[pid]
-    return brief
-
-
 class ProcessTable:
     """Bounded map of live processes with a pid index and a children index."""
 
@@ -166,14 +142,17 @@ class ProcessTable:
                 elif kind is ProcessExec:
                     self._exec(rec)
                 elif kind is ProcessExit:
-                    self._exit(rec)
+                    if rec.fork_folded:
+                        self._exit_folded(rec, None)
+                    else:
+                        self._exit(rec)
                 elif kind is ProcessSample:
                     self._sample(rec)
                 elif kind is OomKill:
                     self._oom(rec)
 
-    def ingest(self, records: Iterable[Record], cgroup_of: Callable[[ProcessStart], str]
-               ) -> list[int]:
+    def ingest(self, records: Iterable[Record],
+               cgroup_of: Callable[[ProcessStart | ProcessExit], str]) -> list[int]:
         """Apply kernel events in order under one lock, joining what the table knows into each
         record in place first: a fork inherits its parent's cgroup path (``cgroup_of`` resolves
         it otherwise), an exit gets the exe / argv / cgroup its lifetime recorded. Returns the
@@ -184,31 +163,21 @@ class ProcessTable:
         """
         orphans: list[int] = []
         rec: Any  # dispatched on type(rec) below, which a type checker cannot narrow
-        brief = _brief(records)
-        folded: dict[int, tuple] = {}
         with self._lock:
             live = self._live
             for rec in records:
                 kind = type(rec)
                 if kind is ProcessExit:
-                    fold = folded.pop(rec.pid, None) if folded else None
-                    if fold is not None and fold[0].start_ns == rec.start_ns:
-                        self._exit_brief(rec, fold)
+                    if rec.fork_folded:
+                        self._exit_folded(rec, cgroup_of)
                         continue
                     kids = self._exit(rec, join=True)
                     if kids:
                         orphans.extend(kids)
                 elif kind is ProcessStart:
                     parent = live(rec.ppid)
-                    if parent is not None and parent.cgroup_id == rec.cgroup_id \
-                            and parent.cgroup_path:
-                        rec.cgroup_path = parent.cgroup_path
-                    else:
-                        rec.cgroup_path = cgroup_of(rec)
-                    if brief and brief.get(rec.pid) == rec.start_ns:
-                        folded[rec.pid] = self._fold(rec, parent)
-                    else:
-                        self._start(rec, parent)
+                    self._join_cgroup(rec, parent, cgroup_of)
+                    self._start(rec, parent)
                 elif kind is ProcessExec:
                     self._exec(rec)
                 elif kind is OomKill:
@@ -239,8 +208,8 @@ class ProcessTable:
             proc.ppid = new_ppid
             self._children.setdefault(new_ppid, set()).add(pid)
 
-    def _inherit(self, rec: ProcessStart, parent: Process | None, key: ProcessKey
-                 ) -> tuple[str, tuple[str, ...], str, ProcessKey]:
+    def _inherit(self, rec: ProcessStart | ProcessExit, parent: Process | None,
+                 key: ProcessKey) -> tuple[str, tuple[str, ...], str, ProcessKey]:
         """(exe, argv, container id, tree root) of a new process: a fork inherits its
         parent's image (until exec) and tree."""
         if parent is not None:
@@ -262,26 +231,47 @@ class ProcessTable:
             proc.traceparent = parent.traceparent
         self._put(proc, key)
 
-    def _fold(self, rec: ProcessStart, parent: Process | None) -> tuple:
-        """What the exit of a lifetime that ends in the same batch needs (see ``_brief``),
-        instead of a live entry made only to be dropped a few records later."""
-        stale = self._by_pid.get(rec.pid)
-        if stale is not None:  # pid reuse: the old lifetime's exit was missed
-            self._drop(stale)
-        key = (rec.pid, rec.start_ns // NS_PER_TICK)
-        exe, argv, container, root = self._inherit(rec, parent, key)
-        ctx = parent.trace_ctx if parent is not None else None
-        return (rec, key, exe, argv, container, root,
-                _child_trace(ctx) if ctx is not None else None)
+    @staticmethod
+    def _join_cgroup(rec: ProcessStart | ProcessExit, parent: Process | None,
+                     cgroup_of: Callable[[ProcessStart | ProcessExit], str] | None) -> None:
+        """A fork's cgroup path: its parent's when it stayed in the parent's cgroup."""
+        if parent is not None and parent.cgroup_id == rec.cgroup_id and parent.cgroup_path:
+            rec.cgroup_path = parent.cgroup_path
+        elif cgroup_of is not None:
+            rec.cgroup_path = cgroup_of(rec)
 
-    def _exit_brief(self, rec: ProcessExit, fold: tuple) -> None:
-        """``_exit`` for a folded lifetime: the same joins and the same exited row."""
-        start, key, exe, argv, container, root, trace_ctx = fold
-        rec.tree_root, rec.trace_ctx = root, trace_ctx
-        rec.exe, rec.argv, rec.argv_truncated = exe, argv, False
-        rec.cgroup_path = start.cgroup_path
-        self._remember_exit(key, (start.start_ns, start.parent_start_ns, start.ppid, start.comm,
-                                  exe, argv, start.cgroup_path, container, root))
+    def _exit_folded(self, rec: ProcessExit,
+                     cgroup_of: Callable[[ProcessStart | ProcessExit], str] | None) -> None:
+        """A lifetime whose exit stands for its fork too (``fork_folded``): what ``_start``
+        then ``_exit`` would join into it and remember of it, without a live entry made only
+        to be dropped. Its parent is as it was at the fork: the decoder folds only a lifetime
+        whose parent no record touched in between. Spelled out for the common case (a live
+        parent), once per lifetime of a fork storm."""
+        ppid, pid = rec.ppid, rec.pid
+        key = (pid, rec.start_ns // NS_PER_TICK)
+        by_pid = self._by_pid
+        stale = by_pid.get(pid)
+        if stale is not None and stale != key:  # pid reuse: the old lifetime's exit was missed
+            self._drop(stale)
+        parent_key = by_pid.get(ppid)
+        parent = self._procs.get(parent_key) if parent_key is not None else None
+        if parent is None:
+            if cgroup_of is not None or not rec.cgroup_path:  # a replayed one has its path
+                self._join_cgroup(rec, None, cgroup_of)
+            exe, argv, container, root = self._inherit(rec, None, key)
+        else:
+            if parent.cgroup_id == rec.cgroup_id and parent.cgroup_path:
+                rec.cgroup_path = parent.cgroup_path
+            elif cgroup_of is not None:
+                rec.cgroup_path = cgroup_of(rec)
+            exe, argv, container = parent.exe, parent.argv, parent.container_id
+            root = key if ppid <= 2 else parent.tree_root  # see _is_tree_root_parent
+            if parent.trace_ctx is not None:
+                rec.trace_ctx = _child_trace(parent.trace_ctx)
+        rec.tree_root = root
+        rec.exe, rec.argv = exe, argv
+        self._remember_exit(key, (rec.start_ns, rec.parent_start_ns, ppid, rec.comm, exe, argv,
+                                  rec.cgroup_path, container, root))
 
     def _exec(self, rec: ProcessExec) -> None:
         proc = self._procs.get(rec.key)

@@ -107,6 +107,12 @@ class ProcessExit:
     fork_seen: bool = True
     #: The kernel's OOM killer chose this process (oom:mark_victim, flagged in the kernel).
     oom_killed: bool = False
+    #: The lifetime's fork came in the same read of the ring buffer and nothing else named it
+    #: (no exec, no child, no record of its parent in between): the receiver sent no
+    #: ``ProcessStart`` for it, this record stands for both. Whoever counts or shows forks
+    #: counts this exit as one too (``fork_of``). How the record travelled, not what happened:
+    #: not part of its identity.
+    fork_folded: bool = field(default=False, compare=False)
     #: The process tree's root (one tree → one trace), stamped by the process table at exit:
     #: derived state, so not part of a record's identity (a replayed record equals its source).
     tree_root: ProcessKey = field(default=(0, 0), compare=False)
@@ -279,6 +285,12 @@ Record = (ProcessStart | ProcessExec | ProcessExit | ProcessSample | OomKill | P
 
 #: Alert severities, lowest first: the one definition (rules files, ranks, log levels use it).
 SEVERITIES = ("info", "warning", "critical")
+
+
+def fork_of(rec: ProcessExit) -> ProcessStart:
+    """The fork a folded exit stands for (``ProcessExit.fork_folded``), as its own record."""
+    return ProcessStart(rec.pid, rec.ppid, rec.start_ns, rec.parent_start_ns, rec.uid, rec.gid,
+                        rec.comm, rec.cgroup_id, rec.cgroup_path)
 
 
 def record_time(rec: Record) -> int:

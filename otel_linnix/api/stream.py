@@ -62,8 +62,7 @@ class EventHub:
             clients = list(self.clients)
             items = []
             for rec in records:
-                data = views.event(rec, host)
-                if data is not None:
+                for data in views.events(rec, host):
                     item = (next(self._ids), data)
                     self.buffer.append(item)
                     items.append(item)

@@ -45,12 +45,27 @@ def alert(a: Alert, host: HostInfo) -> dict:
     return out
 
 
+def events(rec: Record, host: HostInfo) -> tuple[dict, ...]:
+    """The process events a record is for /stream: none for records the stream does not
+    carry, two for an exit that stands for its fork too (``ProcessExit.fork_folded``)."""
+    data = event(rec, host)
+    if data is None:
+        return ()
+    if type(rec) is ProcessExit and rec.fork_folded:
+        return _fork(rec, host), data
+    return (data,)
+
+
+def _fork(rec: ProcessStart | ProcessExit, host: HostInfo) -> dict:
+    return {"type": "fork", "pid": rec.pid, "ppid": rec.ppid, "comm": rec.comm,
+            "uid": rec.uid, "time": iso(host, rec.start_ns), "cgroup": rec.cgroup_path}
+
+
 def event(rec: Record, host: HostInfo) -> dict | None:
     """A process event for /stream; None for records the stream does not carry."""
     kind = type(rec)
-    if kind is ProcessStart:
-        return {"type": "fork", "pid": rec.pid, "ppid": rec.ppid, "comm": rec.comm,
-                "uid": rec.uid, "time": iso(host, rec.start_ns), "cgroup": rec.cgroup_path}
+    if isinstance(rec, ProcessStart):
+        return _fork(rec, host)
     if kind is ProcessExec:
         return {"type": "exec", "pid": rec.pid, "comm": rec.comm, "exe": rec.exe,
                 "argv": list(rec.argv), "uid": rec.uid, "time": iso(host, rec.ts_ns)}

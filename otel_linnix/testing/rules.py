@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import replace
 
 from otel_linnix.component import CreateSettings
 from otel_linnix.processors.rules import FACTORY
-from otel_linnix.records import Alert, record_time
+from otel_linnix.records import Alert, ProcessExit, ProcessStart, record_time
 from otel_linnix.testing.builders import ProcessTreeBuilder
 
 NS = 10**9
@@ -28,15 +29,29 @@ def make(ctx, rules_yaml: str | None = None, tmp_path=None, state_dir: str | Non
                           {"rules_file": path, "state_dir": state_dir})
 
 
-def feed(proc, ctx, records, batch: int = 50, poll_ns: int = 0) -> list[Alert]:
+def feed(proc, ctx, records, batch: int = 50, poll_ns: int = 0, fold: bool = False
+         ) -> list[Alert]:
     """Apply to the table (as a receiver would) and process; returns the alerts made. Batches
-    hold ``batch`` records, or with ``poll_ns`` what one receiver poll of that length drains."""
+    hold ``batch`` records, or with ``poll_ns`` what one receiver poll of that length drains;
+    with ``fold``, each batch as the receiver's decoder folds it (``fold_brief``)."""
     alerts = []
     for chunk in (_polls(records, poll_ns) if poll_ns else
                   (records[i:i + batch] for i in range(0, len(records), batch))):
+        if fold:
+            chunk = fold_brief(chunk)
         ctx.process_table.apply(chunk)
         alerts += [r for r in proc.process(chunk) if isinstance(r, Alert)]
     return alerts
+
+
+def fold_brief(chunk: list) -> list:
+    """``chunk`` as the receiver's decoder folds one read of the ring buffer, for chunks in
+    which nothing names a brief lifetime but its own start and exit (``storm``'s children):
+    each lifetime that starts and ends in it is its exit alone, marked ``fork_folded``."""
+    begun = {r.key for r in chunk if type(r) is ProcessStart}
+    brief = begun.intersection(r.key for r in chunk if type(r) is ProcessExit)
+    return [replace(r, fork_folded=True) if type(r) is ProcessExit and r.key in brief else r
+            for r in chunk if not (type(r) is ProcessStart and r.key in brief)]
 
 
 def storm(tree: ProcessTreeBuilder, parent: int, seconds: float, per_second: int,

@@ -4,12 +4,13 @@ import json
 import socket
 import threading
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from otel_linnix.records import Alert, AlertSubject
+from otel_linnix.records import Alert, AlertSubject, ProcessExit
 from otel_linnix.testing import ProcessTreeBuilder, random_tree
 from otel_linnix.testing.telemetry_checks import wait
 
@@ -144,6 +145,23 @@ def test_last_event_id_resumes(make_api):
     out = []
     _sse_events(f"{url}/stream", len(recs) - 10, out, headers={"Last-Event-ID": "10"})
     assert [e["pid"] for e in out] == [r.pid for r in recs[10:]]
+
+
+def test_an_exit_standing_for_its_fork_streams_as_a_fork_and_an_exit(make_api):
+    """What a client reads is the same whether the receiver folded a brief lifetime's fork
+    into its exit or not."""
+    api, ctx, url = make_api()
+    tree = ProcessTreeBuilder()
+    for _ in range(3):
+        tree.exit(tree.spawn(1, comm="brief"))
+    plain = tree.records()
+    folded = [replace(r, fork_folded=True) for r in plain if type(r) is ProcessExit]
+    ctx.bus.publish(plain)
+    ctx.bus.publish(folded)
+    out: list[dict] = []
+    _sse_events(f"{url}/stream", 2 * len(plain), out)
+    assert [e["type"] for e in out[:len(plain)]] == ["fork", "exit"] * 3
+    assert out[len(plain):] == out[:len(plain)]
 
 
 def test_non_loopback_without_token_refuses_to_start(make_api):

@@ -24,6 +24,7 @@ from otel_linnix.records import (
     ProcessSample,
     ProcessStart,
     Record,
+    fork_of,
 )
 
 _STOP = object()
@@ -87,12 +88,16 @@ class DebugExporter(Exporter):
             with self._counts_lock:
                 for rec in records:
                     self._counts[(signal.value, type(rec).__name__)] += 1
+                    if type(rec) is ProcessExit and rec.fork_folded:  # its fork, too
+                        self._counts[(signal.value, ProcessStart.__name__)] += 1
             if signal is Signal.LOGS:  # alerts are logs: print them once, not per pipeline
                 for rec in records:
                     if type(rec) is Alert:
                         self._put(rec)
         else:
             for rec in records:
+                if type(rec) is ProcessExit and rec.fork_folded:  # its fork's line, too
+                    self._put(fork_of(rec))
                 self._put(rec)
 
     def _put(self, rec: Record) -> None:

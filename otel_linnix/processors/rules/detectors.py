@@ -119,6 +119,19 @@ class _Capped(OrderedDict):
         return value
 
 
+class Forks:
+    """What a detector that counts forks wants instead of ``ProcessStart``: every fork of a
+    batch in time order, the exits that stand for their forks (``ProcessExit.fork_folded``,
+    with the same pid, parent, start, comm and uid) among them."""
+
+
+def forks_of(starts: list[ProcessStart] | None, exits: list[ProcessExit] | None) -> list:
+    folded = [rec for rec in exits if rec.fork_folded] if exits else []
+    if not folded:
+        return starts or []
+    return sorted(starts + folded, key=_START) if starts else folded
+
+
 class Detector:
     #: The record types ``observe`` looks at: the engine hands a detector only those (most
     #: detectors want one type, and a call per record per detector added up in a fork storm).
@@ -162,7 +175,7 @@ class ForkBurst(Detector):
         super().__init__(rule, table, lineage)
         self.by_parent = _Capped()
 
-    wants: tuple[type, ...] = (ProcessStart,)
+    wants: tuple[type, ...] = (Forks,)
 
     def observe(self, rec):
         self.observe_many([rec])

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from otel_linnix.config.types import parse_duration
 from otel_linnix.processors.rules import detectors, forks, oom, pressure
-from otel_linnix.processors.rules.detectors import NS, Detector, Finding
+from otel_linnix.processors.rules.detectors import NS, Detector, Finding, Forks, forks_of
 from otel_linnix.processors.rules.lineage import Lineage
 from otel_linnix.processors.rules.trend import SEVERITY_RANK
 from otel_linnix.proctable import ProcessTable
-from otel_linnix.records import Alert, ProcessKey, record_time
+from otel_linnix.records import Alert, ProcessExit, ProcessKey, ProcessStart, record_time
 
 DETECTORS = {"fork_storm": forks.ForkStorm, "fork_burst": detectors.ForkBurst,
              "short_job_flood": detectors.ShortJobFlood, "runaway_tree": forks.RunawayTree,
@@ -55,6 +55,7 @@ class Engine:
                 self._by_type.setdefault(kind, []).append(det)
             if isinstance(det, oom.OomKillDetector):
                 det.predicted_by = self._memory_alerts_of
+        self._wants_forks = Forks in self._by_type
         self.active: dict[tuple[str, tuple], _Active] = {}
         self.cooldown_until: dict[tuple[str, tuple], int] = {}
         self.now = 0
@@ -68,6 +69,10 @@ class Engine:
             if group is None:
                 group = groups[kind] = []
             group.append(rec)
+        if self._wants_forks:
+            forks = forks_of(groups.get(ProcessStart), groups.get(ProcessExit))
+            if forks:
+                groups[Forks] = forks
         for kind, group in groups.items():
             for det in self._by_type.get(kind, ()):
                 det.observe_many(group)

@@ -16,7 +16,7 @@ from collections import deque
 from otel_linnix.config.types import parse_duration
 from otel_linnix.processors.rules import limits
 from otel_linnix.processors.rules.baseline import RateBaseline
-from otel_linnix.processors.rules.detectors import HOST, NS, Detector, Finding
+from otel_linnix.processors.rules.detectors import HOST, NS, Detector, Finding, Forks
 from otel_linnix.processors.rules.lineage import Lineage
 from otel_linnix.processors.rules.trend import (
     SEVERITY_RANK,
@@ -26,7 +26,7 @@ from otel_linnix.processors.rules.trend import (
     slope,
     sustained_rise,
 )
-from otel_linnix.records import AlertSubject, ProcessKey, ProcessStart
+from otel_linnix.records import AlertSubject, ProcessExit, ProcessKey, ProcessStart
 
 #: Limited cgroups are looked up again this often, and sooner when the host forks hard.
 RESCAN_NS = 10 * NS
@@ -119,7 +119,7 @@ class _Pool:
 
 
 class ForkStorm(Detector):
-    wants = (ProcessStart,)
+    wants = (Forks,)
 
     def __init__(self, rule, table, lineage):
         super().__init__(rule, table, lineage)
@@ -138,7 +138,7 @@ class ForkStorm(Detector):
         self._new = 0
         #: The last forks seen, as their records: a fork storm's culprits are found among them
         #: (rarely), so nothing is computed per fork.
-        self.recent: deque[ProcessStart] = deque(maxlen=512)
+        self.recent: deque[ProcessStart | ProcessExit] = deque(maxlen=512)
         self.host = _Pool("host processes", limits.host_task_limit())
         self.host_tasks = _Pool("host tasks", limits.host_task_limit())
         self.cgroups: dict[str, _Pool] = {}

@@ -23,7 +23,7 @@ from otel_linnix.receivers.ebpf_process.contract import (
     MEMCG_NAME_LEN,
     OOM,
 )
-from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record, fork_of
 from otel_linnix.redact import bound_argv, redact_argv
 
 _TYPE = struct.Struct("<I")
@@ -43,6 +43,19 @@ def event_ns(rec: Record) -> int:
     if kind is ProcessStart:
         return rec.start_ns  # type: ignore[attr-defined]
     return rec.ts_ns  # type: ignore[attr-defined]  # exec, OOM kill
+
+
+def unfold(records: list[Record]) -> list[Record]:
+    """``records`` with each folded exit's fork a record of its own again, just before it: for
+    a batch merged with others by ``event_ns``, where something may name the lifetime after all
+    (the forks then sort into their place)."""
+    out: list[Record] = []
+    for rec in records:
+        if type(rec) is ProcessExit and rec.fork_folded:
+            rec.fork_folded = False
+            out.append(fork_of(rec))
+        out.append(rec)
+    return out
 
 
 def decode_exit_code(raw: int) -> tuple[int, int, bool]:
@@ -70,9 +83,12 @@ class Decoder:
         self._max_args = argv_max_args
         self._max_bytes = argv_max_bytes
         self._comms: dict[bytes, str] = {}
-        self._handlers: dict[int, Callable[[Any], Record]] = {EVENT_FORK: self._fork, EVENT_EXEC: self._exec, EVENT_EXIT: self._exit,
-                          EVENT_OOM: self._oom}
+        #: The rare kinds; forks and exits, nearly every record, are decoded inline.
+        self._handlers: dict[int, Callable[[Any], Record]] = {EVENT_EXEC: self._exec,
+                                                               EVENT_OOM: self._oom}
         self.unknown = 0
+        #: Forks the last ``decode`` folded into their exits.
+        self.folded = 0
         #: OOM kill records decoded since the receiver last took them (rare: the receiver
         #: joins cgroup facts into them without a pass over every batch).
         self.ooms: list[OomKill] = []
@@ -82,22 +98,80 @@ class Decoder:
         #: they are at most the execs of one read of the two ring buffers, like the batch itself.
         self.traceparents: list[ProcessExec] = []
 
-    def decode(self, raws: Iterable[bytes | memoryview]) -> list[Record]:
+    def decode(self, raws: Iterable[bytes | memoryview], fold: bool = False) -> list[Record]:
         """Records from raw events (bytes, or views into the ring buffer: nothing decoded
-        keeps a reference to them)."""
-        out: list[Record] = []
-        append, handlers = out.append, self._handlers
+        keeps a reference to them), in their order.
+
+        With ``fold``, a lifetime whose fork and exit are both in ``raws``, and that nothing
+        in between names (an exec or OOM kill of it, a child of it, an exec, exit or OOM kill
+        of its parent: what the table would need a live entry for), is its exit alone, marked
+        ``fork_folded``: most of a fork storm, at half the records downstream. The fork's
+        fields are kept as a tuple until its exit decides, so a folded one is never built.
+        """
+        out: list[Any] = []
+        append, handlers, comms = out.append, self._handlers, self._comms
+        unpack_fork, unpack_exit = FORK.unpack_from, EXIT.unpack_from
+        pending: dict[int, int] = {}  # pid → where in ``out`` its fork waits (raw fields)
+        touched: dict[int, int] = {}  # pid → where in ``out`` its last exec / exit / OOM is
+        folded = 0
         for raw in raws:
-            handler = handlers.get(raw[0]) if len(raw) >= 4 and not raw[1] | raw[2] | raw[3] \
-                else None
-            if handler is None:
-                self.unknown += 1
-                continue
+            kind = raw[0] if len(raw) >= 4 and not raw[1] | raw[2] | raw[3] else -1
             try:
-                append(handler(raw))
+                if kind == EVENT_EXIT:
+                    (_, pid, ppid, uid, gid, code, start, pstart, exit_ns, utime, stime, cgid,
+                     threads, execs, fork_seen, oom_killed, comm) = unpack_exit(raw)
+                    at = pending.pop(pid, -1) if pending else -1
+                    brief = False
+                    if at >= 0:
+                        fork = out[at]  # the same lifetime, as it was at fork, parent untouched
+                        brief = (fork[6] == start and fork[9] == comm and fork[2] == ppid
+                                 and fork[7] == pstart and fork[3] == uid and fork[4] == gid
+                                 and fork[8] == cgid and touched.get(ppid, -1) < at)
+                        out[at] = None if brief else self._start(fork)
+                        folded += brief
+                    if fold:
+                        touched[pid] = len(out)
+                    name = comms.get(comm)  # ``_comm`` inlined: the hot path of every lifetime
+                    signal = code & 0x7F
+                    # positional, in ProcessExit's field order (test_contract checks them)
+                    append(ProcessExit(pid, ppid, start, pstart, exit_ns, uid, gid,
+                                       self._comm(comm) if name is None else name, "", (),
+                                       False, (code >> 8) & 0xFF if signal == 0 else 0, signal,
+                                       bool(code & 0x80), cgid, "", execs, threads, utime, stime,
+                                       bool(fork_seen), bool(oom_killed), brief))
+                elif kind == EVENT_FORK:
+                    fields = unpack_fork(raw)
+                    if not fold:
+                        append(self._start(fields))
+                        continue
+                    if pending:  # a parent that forks is named: it keeps its fork record
+                        self._keep(out, pending, fields[2])
+                        self._keep(out, pending, fields[1])  # pid reuse: an exit was missed
+                    pending[fields[1]] = len(out)
+                    append(fields)
+                else:
+                    handler = handlers.get(kind)
+                    if handler is None:
+                        self.unknown += 1
+                        continue
+                    rec = handler(raw)
+                    if fold:
+                        if pending:
+                            self._keep(out, pending, rec.pid)
+                        touched[rec.pid] = len(out)
+                    append(rec)
             except struct.error:  # shorter than its type's layout: counted, never fatal
                 self.unknown += 1
-        return out
+        for at in pending.values():
+            out[at] = self._start(out[at])
+        self.folded = folded
+        return [rec for rec in out if rec is not None] if folded else out
+
+    def _keep(self, out: list, pending: dict[int, int], pid: int) -> None:
+        """``pid``'s waiting fork, if any, becomes a record: something named the lifetime."""
+        at = pending.pop(pid, -1)
+        if at >= 0:
+            out[at] = self._start(out[at])
 
     def _comm(self, raw: bytes) -> str:
         found = self._comms.get(raw)
@@ -107,9 +181,9 @@ class Decoder:
             found = self._comms[raw] = _text(raw)
         return found
 
-    def _fork(self, raw: bytes) -> ProcessStart:
-        (_, pid, ppid, uid, gid, _, start, pstart, cgid, comm) = FORK.unpack_from(raw)
-        name = self._comms.get(comm)  # ``_comm`` inlined: two of these per lifetime
+    def _start(self, fields: tuple) -> ProcessStart:
+        (_, pid, ppid, uid, gid, _, start, pstart, cgid, comm) = fields
+        name = self._comms.get(comm)
         return ProcessStart(pid, ppid, start, pstart, uid, gid,
                             self._comm(comm) if name is None else name, cgid)
 
@@ -125,18 +199,6 @@ class Decoder:
         if rec.traceparent:
             self.traceparents.append(rec)
         return rec
-
-    def _exit(self, raw: bytes) -> ProcessExit:
-        (_, pid, ppid, uid, gid, code, start, pstart, exit_ns, utime, stime, cgid, threads, execs,
-         fork_seen, oom_killed, comm) = EXIT.unpack_from(raw)
-        signal = code & 0x7F
-        name = self._comms.get(comm)
-        # positional, in ProcessExit's field order (test_contract checks every field lands)
-        return ProcessExit(pid, ppid, start, pstart, exit_ns, uid, gid,
-                           self._comm(comm) if name is None else name, "", (),
-                           False, (code >> 8) & 0xFF if signal == 0 else 0, signal,
-                           bool(code & 0x80), cgid, "", execs, threads, utime, stime,
-                           bool(fork_seen), bool(oom_killed))
 
     def _oom(self, raw: bytes) -> OomKill:
         (_, pid, uid, adj, ts, start, total_vm, anon, file, shmem, pgtables, limit_pages,

@@ -17,13 +17,13 @@ from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
 from otel_linnix.receivers import running
 from otel_linnix.receivers.ebpf_process.cgroups import CgroupPaths
-from otel_linnix.receivers.ebpf_process.decode import Decoder, event_ns
+from otel_linnix.receivers.ebpf_process.decode import Decoder, event_ns, unfold
 from otel_linnix.receivers.ebpf_process.kernelstats import KernelStats
 from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
 from otel_linnix.receivers.ebpf_process.seed import seed
 from otel_linnix.receivers.hosttotals import HostTotals
-from otel_linnix.records import OomKill, ProcessExec, ProcessStart, Record
+from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record
 from otel_linnix.statedir import default_state_dir
 from otel_linnix.tracecontext import clean_tracestate, parse_traceparent
 
@@ -117,18 +117,22 @@ class EbpfProcessReceiver(Receiver):
             self._drain()
 
     def _drain(self) -> None:
-        records = self._probe.consume(self._decoder.decode)
+        records = self._probe.consume(self._decode_folding)
+        folded = self._decoder.folded
         rescued = self._probe.consume_rescued(self._decoder.decode)
-        if rescued:  # rare: into the batch in the order the events happened
-            records = sorted(records + rescued, key=event_ns)
+        if rescued:  # rare: into the batch in the order the events happened, nothing folded
+            records, folded = sorted(unfold(records) + rescued, key=event_ns), 0
         if records:
-            self._publish(records)
+            self._publish(records, folded)
         now = time.monotonic()
         if now >= self._next_lost_check:  # two bpf(2) calls: once a second is plenty
             self._next_lost_check = now + 1.0
             self._account_lost()
 
-    def _publish(self, records: list[Record]) -> None:
+    def _decode_folding(self, raws: list[memoryview]) -> list[Record]:
+        return self._decoder.decode(raws, fold=True)
+
+    def _publish(self, records: list[Record], folded_forks: int | None = None) -> None:
         """Into the table (which joins what it knows into each record), then downstream."""
         table = self._ctx.process_table
         if self._decoder.traceparents:  # the decoder notes them: no pass over every batch
@@ -143,7 +147,7 @@ class EbpfProcessReceiver(Receiver):
             stat = procfs.read_stat(pid)
             if stat is not None:
                 table.set_parent(pid, stat.ppid)
-        self._totals.count(records)
+        self._totals.count(records, folded_forks)
         out = records
         if not self._config["exec_events"]:  # the table still learnt exe/argv from them
             out = [r for r in out if type(r) is not ProcessExec]
@@ -179,7 +183,7 @@ class EbpfProcessReceiver(Receiver):
         if rec.memcg and not rec.memcg.startswith("/…"):
             self._kernel_stats.watch_memcg(rec.memcg, memcg.directory(rec.memcg))
 
-    def _cgroup_of(self, rec: ProcessStart) -> str:
+    def _cgroup_of(self, rec: ProcessStart | ProcessExit) -> str:
         return self._cgroups.path(rec.cgroup_id) or procfs.read_cgroup(rec.pid)
 
     def _in_scope(self, rec: Record) -> bool:

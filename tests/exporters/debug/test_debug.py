@@ -2,6 +2,7 @@
 
 import io
 import logging
+from dataclasses import replace
 
 from otel_linnix.component import CreateSettings, Signal
 from otel_linnix.config.schema import deep_merge
@@ -56,3 +57,22 @@ def test_exit_line_says_how_it_ended():
     rec: ProcessExit = tree.exit(pid, signal=9)
     assert describe(rec) == ("exit   pid=1000 ppid=1 sh killed by signal 9 after 2.5 ms "
                              "argv='sh -c kill -9 $$'")
+
+
+def test_an_exit_standing_for_its_fork_prints_both_lines_and_counts_both(ctx):
+    tree = ProcessTreeBuilder()
+    tree.exit(tree.spawn(1, comm="brief"))
+    plain = tree.records()
+    folded = [replace(plain[1], fork_folded=True)]
+    out = {}
+    for name, records in (("plain", plain), ("folded", folded)):
+        for verbosity in ("normal", "basic"):
+            exp = make(ctx, verbosity=verbosity, summary_interval="1h")
+            exp.start()
+            exp.consume(Signal.TRACES, records)
+            exp.shutdown()
+            out[name, verbosity] = exp._out.getvalue()
+    assert out["folded", "normal"] == out["plain", "normal"]
+    assert out["folded", "normal"].startswith("fork ")
+    assert out["folded", "basic"] == out["plain", "basic"]
+    assert "traces:ProcessStart=1" in out["plain", "basic"]

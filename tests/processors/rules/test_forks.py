@@ -4,6 +4,8 @@ import json
 import os
 import re
 
+import pytest
+
 from otel_linnix.processors.rules import limits
 from otel_linnix.processors.rules.forks import _Pool
 from otel_linnix.processors.rules.trend import Urgency
@@ -203,7 +205,9 @@ def test_a_cgroup_filled_by_a_burst_just_after_a_scan_is_found_within_a_second(c
     assert "/sys/fs/cgroup/pids/bomb" in storm_rule.cgroups
 
 
-def test_a_storm_just_above_the_rate_floor_fires_once_it_has_lasted_min_duration(ctx, tmp_path):
+@pytest.mark.parametrize("fold", [False, True], ids=["fork records", "forks folded in exits"])
+def test_a_storm_just_above_the_rate_floor_fires_once_it_has_lasted_min_duration(ctx, tmp_path,
+                                                                                 fold):
     """The 3 s mean reaches a floor of 1000/s only ~2.9 s into a 1050/s storm: the 2 s the
     departure must last are counted from when the forks began, not from that crossing; a
     burst too short to lift the mean over the threshold stays silent."""
@@ -220,6 +224,6 @@ def test_a_storm_just_above_the_rate_floor_fires_once_it_has_lasted_min_duration
     onset = tree.now_ns
     flooder = tree.spawn(runner, comm="flooder")
     storm(tree, flooder, 8, 1050, comm="x")
-    firing = fork_alerts(feed(proc, ctx, tree.records()))
+    firing = fork_alerts(feed(proc, ctx, tree.records(), fold=fold))
     assert [a.subject.pid for a in firing] == [flooder]
     assert 2 * NS <= firing[0].first_seen_ns - onset <= 3.5 * NS

@@ -11,12 +11,13 @@ from otel_linnix.testing.rules import feed, make, storm
 NS = 10**9
 
 
-def test_fork_burst_names_the_parent(ctx):
+@pytest.mark.parametrize("fold", [False, True], ids=["fork records", "forks folded in exits"])
+def test_fork_burst_names_the_parent(ctx, fold):
     proc = make(ctx)
     tree = ProcessTreeBuilder()
     spawner = tree.spawn(1, comm="spawner")
     storm(tree, spawner, 2, 40)  # 80 forks in 2 s: a burst, but under the host-wide storm rate
-    alerts = feed(proc, ctx, tree.records())
+    alerts = feed(proc, ctx, tree.records(), fold=fold)
     bursts = [a for a in alerts if a.rule == "fork_burst"]
     assert len(bursts) == 1 and bursts[0].subject.pid == spawner
     assert bursts[0].subject.comm == "spawner"
