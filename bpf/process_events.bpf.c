@@ -154,7 +154,11 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
     e->start_ns = lt.start_ns;
     e->parent_start_ns = lt.parent_start_ns;
     e->cgroup_id = lt.cgroup_id;
-    bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)child + OFF_TASK_COMM);
+    /* All 16 bytes, not up to the NUL: the kernel keeps task->comm NUL-padded (strscpy_pad),
+     * while a _str read would leave what an earlier record left in this reserved slot after
+     * it. Equal names must be equal bytes: the agent caches names by their bytes and folds a
+     * brief lifetime's fork into its exit only when their fields match. */
+    bpf_probe_read_kernel(e->comm, sizeof(e->comm), (char *)child + OFF_TASK_COMM);
     events.ringbuf_submit(e, 0);
     return 0;
 }
@@ -293,7 +297,7 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     e->oom_killed = oom_victims.lookup(&tgid) != 0;
     if (e->oom_killed)
         oom_victims.delete(&tgid);
-    bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)leader + OFF_TASK_COMM);
+    bpf_probe_read_kernel(e->comm, sizeof(e->comm), (char *)leader + OFF_TASK_COMM);  /* padded too */
 
     if (lt) {
         e->fork_seen = 1;

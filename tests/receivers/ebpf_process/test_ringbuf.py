@@ -67,3 +67,23 @@ def test_records_wrapping_past_the_end_of_the_mapped_ring_arrive_whole():
     exits = {(r.key, r.comm, r.exit_code) for r in ours if type(r) is ProcessExit}
     assert len(starts) == 2000 and {k for k, _, _ in exits} == starts
     assert {(comm, code) for _, comm, code in exits} == {("sh", 0)}
+
+
+def test_brief_lifetimes_still_fold_after_the_ring_wraps_over_older_records():
+    """A reserved slot holds what earlier records left in it: command names must be read
+    NUL-padded, or a fork and its exit differ in the bytes after the name and never fold
+    once the ring has gone round (execs with long command lines leave bytes everywhere)."""
+    probe = Probe(16, 65536, traceparent=False)
+    seen, shells = [], []
+    try:
+        for i in range(20):
+            subprocess.run(["/bin/true", "x" * (97 + 13 * i)], check=True)
+            shells.append(_subshells(100).pid)
+            seen += probe.consume(lambda views: Decoder().decode(views, fold=True))
+        wrapped = probe._ring.wrapped
+    finally:
+        probe.close()
+    assert wrapped >= 1
+    assert not [r for r in seen if type(r) is ProcessStart and r.ppid in shells]
+    exits = [r for r in seen if type(r) is ProcessExit and r.ppid in shells]
+    assert len(exits) == 2000 and all(r.fork_folded for r in exits)
