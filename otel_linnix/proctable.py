@@ -251,8 +251,8 @@ class ProcessTable:
         key = (pid, rec.start_ns // NS_PER_TICK)
         by_pid = self._by_pid
         stale = by_pid.get(pid)
-        if stale is not None and stale != key:  # pid reuse: the old lifetime's exit was missed
-            self._drop(stale)
+        if stale is not None:  # pid reuse (an exit was missed), or this lifetime made live
+            self._drop(stale)     # elsewhere (its fork in another batch): not live after this
         parent_key = by_pid.get(ppid)
         parent = self._procs.get(parent_key) if parent_key is not None else None
         if parent is None:
