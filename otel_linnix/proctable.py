@@ -256,8 +256,7 @@ class ProcessTable:
         parent_key = by_pid.get(ppid)
         parent = self._procs.get(parent_key) if parent_key is not None else None
         if parent is None:
-            if cgroup_of is not None or not rec.cgroup_path:  # a replayed one has its path
-                self._join_cgroup(rec, None, cgroup_of)
+            self._join_cgroup(rec, None, cgroup_of)
             exe, argv, container, root = self._inherit(rec, None, key)
         else:
             if parent.cgroup_id == rec.cgroup_id and parent.cgroup_path:

@@ -1,12 +1,12 @@
 """The process table: identity by (pid, start tick), pid reuse, re-parenting, bounded size."""
 
 import copy
-from dataclasses import replace
 
 from otel_linnix.proctable import Process, ProcessTable
 from otel_linnix.records import NS_PER_TICK, ProcessExec, ProcessExit, ProcessStart
 from otel_linnix.telemetry import Telemetry
 from otel_linnix.testing import ProcessTreeBuilder
+from otel_linnix.testing.builders import fold_brief
 
 
 def test_fork_exec_exit_lifecycle():
@@ -147,22 +147,10 @@ def _busy_batch() -> list:
     return records
 
 
-def _folded(batch: list) -> list:
-    """``batch`` as the receiver's decoder folds it (test_decode checks the decoder itself):
-    each lifetime that starts and ends in it and that no other record names (an exec, a child)
-    is its exit alone, marked ``fork_folded``."""
-    named = {r.ppid for r in batch if type(r) is ProcessStart}
-    named.update(r.pid for r in batch if type(r) is ProcessExec)
-    begun = {r.key for r in batch if type(r) is ProcessStart and r.pid not in named}
-    brief = begun.intersection(r.key for r in batch if type(r) is ProcessExit)
-    return [replace(r, fork_folded=True) if type(r) is ProcessExit and r.key in brief else r
-            for r in batch if not (type(r) is ProcessStart and r.key in brief)]
-
-
 def test_exits_standing_for_their_forks_join_and_are_remembered_as_one_at_a_time():
     batch = _busy_batch()
     one_at_a_time = copy.deepcopy(batch)
-    batch = _folded(batch)
+    batch = fold_brief(batch)
     assert sum(type(r) is ProcessExit and r.fork_folded for r in batch) >= 30
     folded, unfolded = ProcessTable(), ProcessTable()
     folded.ingest(batch, lambda rec: "/from-proc")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from otel_linnix.records import ProcessExec, ProcessExit, ProcessSample, ProcessStart, Record
 
@@ -111,3 +111,17 @@ def sample(pid: int, start_ns: int, ts_ns: int, cpu_ns: int = 0, rss: int = 0, f
     return ProcessSample(pid=pid, start_ns=start_ns, ts_ns=ts_ns, cpu_user_ns=cpu_ns,
                          cpu_system_ns=0, rss_bytes=rss, vms_bytes=rss * 2, threads=1, fds=fds,
                          fd_limit=fd_limit, comm=comm)
+
+
+def fold_brief(records: list[Record]) -> list[Record]:
+    """``records`` as the receiver's decoder folds one read of the ring buffer (test_decode
+    checks the decoder itself): each lifetime that starts and ends in them and that no other
+    record names (an exec, a child) is its exit alone, marked ``fork_folded``. Unlike the
+    decoder it does not look for the parent's exec or exit inside a child's lifetime: use it on
+    records without those (``storm``'s children, the table tests' batch)."""
+    named = {r.ppid for r in records if type(r) is ProcessStart}
+    named.update(r.pid for r in records if type(r) is ProcessExec)
+    begun = {r.key for r in records if type(r) is ProcessStart and r.pid not in named}
+    brief = begun.intersection(r.key for r in records if type(r) is ProcessExit)
+    return [replace(r, fork_folded=True) if type(r) is ProcessExit and r.key in brief else r
+            for r in records if not (type(r) is ProcessStart and r.key in brief)]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import replace
 
 from otel_linnix.component import CreateSettings
 from otel_linnix.processors.rules import FACTORY
-from otel_linnix.records import Alert, ProcessExit, ProcessStart, record_time
-from otel_linnix.testing.builders import ProcessTreeBuilder
+from otel_linnix.records import Alert, record_time
+from otel_linnix.testing.builders import ProcessTreeBuilder, fold_brief
 
 NS = 10**9
 POLL_NS = 50_000_000  # the receiver's default poll interval
@@ -42,16 +41,6 @@ def feed(proc, ctx, records, batch: int = 50, poll_ns: int = 0, fold: bool = Fal
         ctx.process_table.apply(chunk)
         alerts += [r for r in proc.process(chunk) if isinstance(r, Alert)]
     return alerts
-
-
-def fold_brief(chunk: list) -> list:
-    """``chunk`` as the receiver's decoder folds one read of the ring buffer, for chunks in
-    which nothing names a brief lifetime but its own start and exit (``storm``'s children):
-    each lifetime that starts and ends in it is its exit alone, marked ``fork_folded``."""
-    begun = {r.key for r in chunk if type(r) is ProcessStart}
-    brief = begun.intersection(r.key for r in chunk if type(r) is ProcessExit)
-    return [replace(r, fork_folded=True) if type(r) is ProcessExit and r.key in brief else r
-            for r in chunk if not (type(r) is ProcessStart and r.key in brief)]
 
 
 def storm(tree: ProcessTreeBuilder, parent: int, seconds: float, per_second: int,
