@@ -166,7 +166,9 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
 #ifndef TRACEPARENT_SCAN
 #define TRACEPARENT_SCAN 1
 #endif
-#define ENV_SCAN_MAX 256 /* environment entries looked at, at most */
+#define ENV_SCAN_MAX 256  /* environment entries looked at, at most */
+#define ENV_PTR_CHUNK 32  /* envp pointers read at once (power of two) */
+#define ENV_BUF 8192      /* environment bytes read at once (power of two) */
 
 /* "TRACEPARENT=" and "TRACESTATE=" as little-endian words, to compare a key in two loads. */
 #define KEY_TRACEPAR 0x5241504543415254ULL /* "TRACEPAR" */
@@ -174,35 +176,92 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
 #define KEY_TRACESTA 0x4154534543415254ULL /* "TRACESTA" */
 #define KEY_TE_EQ 0x3d4554U                /* "TE=" (3 bytes) */
 
+/* The environment's pointers and strings, copied in a few reads per exec. A read of user
+ * memory costs ~80 ns whatever its size up to a few KiB; reading each entry's pointer and key
+ * apart made the scan 6 of an exec's 7.3 µs with a 39-entry environment (an exec storm ran
+ * 4.6 % slower with it, 2.9 % without). */
+struct env_scratch {
+    u64 env_start;  /* the strings' address; copied of them are in `strings` */
+    u64 copied;
+    u64 ptrs[ENV_PTR_CHUNK];
+    char strings[ENV_BUF + 16]; /* + 16: a key read at any offset below ENV_BUF stays inside */
+};
+BPF_PERCPU_ARRAY(env_scratch, struct env_scratch, 1);
+
+/* The first 12 bytes of the entry at ``entry``: from the copied strings when it lies in them
+ * (every entry does unless the environment is larger than ENV_BUF), else read from the task.
+ * The bounds are loaded from the scratch on each call, not carried in registers: the verifier
+ * then sees one state per loop step instead of one per range of them it could tell apart,
+ * which went past its million-instruction limit. */
+static __always_inline int env_key(struct env_scratch *w, u64 entry, u64 *head, u32 *tail) {
+    u64 env_start = *(volatile u64 *)&w->env_start;
+    u64 copied = *(volatile u64 *)&w->copied;
+    u64 off = entry - env_start;
+    if (entry >= env_start && off + 12 <= copied) {
+        off &= ENV_BUF - 1; /* a no-op here (copied <= ENV_BUF); it bounds the load for the verifier */
+        *head = *(u64 *)(w->strings + off);
+        *tail = *(u32 *)(w->strings + off + 8);
+        return 0;
+    }
+    struct { u64 head; u32 tail; } key = {};
+    if (bpf_probe_read_user(&key, 12, (void *)entry) != 0)
+        return -1;
+    *head = key.head;
+    *tail = key.tail;
+    return 0;
+}
+
 /* W3C trace context carried through the environment (the OpenTelemetry convention for a
  * parent handing its span to a child process). At this tracepoint the new image's stack is
- * built: argc at mm->start_stack, then argv pointers, NULL, envp pointers, NULL. Each entry's
- * first 12 bytes are compared on the BPF stack and dropped; only the two values are copied. */
+ * built: argc at mm->start_stack, then argv pointers, NULL, envp pointers, NULL, and the
+ * environment's strings lie between mm->env_start and env_end. Keys are compared in the
+ * per-CPU scratch; only the two values are copied into the record. Whether a value was found
+ * is read back from the record (not kept in a register) for the same reason as in env_key.
+ * (bcc cannot pass a callback to bpf_loop, which would spare the verifier the loop.) */
 static __always_inline void trace_env(struct exec_event *s, void *mm) {
     s->traceparent[0] = 0;
     s->tracestate[0] = 0;
 #if TRACEPARENT_SCAN
-    u64 stack = 0, argc = 0;
+    u32 zero = 0;
+    struct env_scratch *w = env_scratch.lookup(&zero);
+    if (!w)
+        return;
+    u64 stack = 0, argc = 0, env_end = 0;
+    w->env_start = 0;
     READ_FIELD(stack, mm, OFF_MM_START_STACK);
+    READ_FIELD(w->env_start, mm, OFF_MM_ENV_START);
+    READ_FIELD(env_end, mm, OFF_MM_ENV_END);
     if (!stack || bpf_probe_read_user(&argc, sizeof(argc), (void *)stack) != 0 || argc > 65536)
         return;
+    u64 copied = env_end > w->env_start ? env_end - w->env_start : 0;
+    if (copied > ENV_BUF)
+        copied = ENV_BUF;
+    if (copied > 0 && copied <= ENV_BUF &&
+        bpf_probe_read_user(w->strings, copied, (void *)w->env_start) != 0)
+        copied = 0;
+    w->copied = copied;
     u64 envp = stack + 8 * (argc + 2);
-    u32 found = 0;
     for (int i = 0; i < ENV_SCAN_MAX; i++) {
-        u64 entry = 0;
-        if (bpf_probe_read_user(&entry, sizeof(entry), (void *)(envp + 8 * i)) != 0 || !entry)
+        u32 slot = i & (ENV_PTR_CHUNK - 1);
+        /* A chunk read past the array's NULL stays in the stack: the auxiliary vector and
+         * the strings follow it. */
+        if (slot == 0 &&
+            bpf_probe_read_user(w->ptrs, sizeof(w->ptrs), (void *)(envp + 8 * i)) != 0)
             break;
-        struct { u64 head; u32 tail; } key = {};
-        if (bpf_probe_read_user(&key, 12, (void *)entry) != 0)
+        u64 entry = w->ptrs[slot];
+        if (!entry)
+            break;
+        u64 head = 0;
+        u32 tail = 0;
+        if (env_key(w, entry, &head, &tail) != 0)
             continue;
-        if (key.head == KEY_TRACEPAR && key.tail == KEY_ENT_EQ && !(found & 1)) {
+        char *have_parent = (char *)s->traceparent, *have_state = (char *)s->tracestate;
+        if (head == KEY_TRACEPAR && tail == KEY_ENT_EQ && !*(volatile char *)have_parent)
             bpf_probe_read_user_str(s->traceparent, sizeof(s->traceparent), (void *)(entry + 12));
-            found |= 1;
-        } else if (key.head == KEY_TRACESTA && (key.tail & 0xFFFFFF) == KEY_TE_EQ && !(found & 2)) {
+        else if (head == KEY_TRACESTA && (tail & 0xFFFFFF) == KEY_TE_EQ &&
+                 !*(volatile char *)have_state)
             bpf_probe_read_user_str(s->tracestate, sizeof(s->tracestate), (void *)(entry + 11));
-            found |= 2;
-        }
-        if (found == 3)
+        if (*(volatile char *)have_parent && *(volatile char *)have_state)
             break;
     }
 #endif

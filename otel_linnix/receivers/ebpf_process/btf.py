@@ -34,6 +34,8 @@ NEEDED = {
     ("mm_struct", "arg_start"): "OFF_MM_ARG_START",
     ("mm_struct", "arg_end"): "OFF_MM_ARG_END",
     ("mm_struct", "start_stack"): "OFF_MM_START_STACK",
+    ("mm_struct", "env_start"): "OFF_MM_ENV_START",
+    ("mm_struct", "env_end"): "OFF_MM_ENV_END",
     # task → its memory cgroup (task->cgroups->subsys[memory]), that cgroup's limits up the
     # hierarchy (mem_cgroup.memory → page_counter.max / .parent) and its directory names
     # (css.cgroup->kn, kernfs_node name / parent; "parent" became "__parent" in 6.13)

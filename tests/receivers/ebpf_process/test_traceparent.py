@@ -12,8 +12,9 @@ import pytest
 
 from otel_linnix.config import build
 from otel_linnix.exporters.otlpcommon.ids import span_id
+from otel_linnix.receivers.ebpf_process.decode import Decoder
 from otel_linnix.receivers.ebpf_process.loader import Probe
-from otel_linnix.records import process_key
+from otel_linnix.records import ProcessExec, process_key
 from otel_linnix.service import Service
 from otel_linnix.testing import test_context
 from otel_linnix.testing.otlp_server import OTLPServer, attributes
@@ -105,6 +106,44 @@ def test_a_shell_started_with_traceparent_and_its_child_join_that_trace(server):
     assert SECRET.encode() not in received
     assert any(TRACE.encode() in r for r in raw)
     assert not any(SECRET.encode() in r for r in raw)
+
+
+def _filler_before(offset: int) -> dict[str, str]:
+    """One entry that makes the next one start ``offset`` bytes into the environment's
+    strings (each entry is KEY=VALUE and a NUL)."""
+    return {"F": "x" * (offset - len("F=") - 1)}
+
+
+# The kernel side copies the environment's pointers a chunk at a time and its strings into a
+# buffer of a few KiB, and reads a key from the process itself where the buffer ends: a key
+# after many chunks and look-alike keys, far past the buffer, or cut by its end (wherever,
+# among the likely sizes, that end is) must still be found.
+ENVIRONMENTS = {
+    "after 100 entries and look-alikes": {
+        **{f"V{i}": str(i) for i in range(100)}, "TRACEPARENT_NOT": f"00-{'f' * 32}-{'f' * 16}-01",
+        "TRACESTATEX": "no=1", "X": f"TRACEPARENT=00-{'e' * 32}-{'e' * 16}-01"},
+    "past the copied strings": {"F": "x" * 20000},
+    **{f"cut at {size}": _filler_before(size - 6) for size in (4096, 8192, 16384)},
+    "state first, far apart": {"TRACESTATE": "rojo=1", **_filler_before(9000)},
+}
+
+
+@pytest.mark.parametrize("where", ENVIRONMENTS)
+def test_the_kernel_finds_trace_context_wherever_it_lies_in_the_environment(where):
+    env = dict(ENVIRONMENTS[where])
+    env.setdefault("TRACEPARENT", f"00-{TRACE}-{PARENT}-01")
+    env.setdefault("TRACESTATE", "rojo=00f067aa0ba902b7")
+    probe = Probe(256, 65536)
+    try:
+        with_context = subprocess.Popen(["/bin/true"], env=env)
+        bare = subprocess.Popen(["/bin/true"], env={})
+        with_context.wait(10), bare.wait(10)
+        execs = {r.pid: r for r in probe.consume(Decoder().decode) if type(r) is ProcessExec}
+    finally:
+        probe.close()
+    found = execs[with_context.pid]
+    assert (found.traceparent, found.tracestate) == (env["TRACEPARENT"], env["TRACESTATE"])
+    assert (execs[bare.pid].traceparent, execs[bare.pid].tracestate) == ("", "")
 
 
 @pytest.mark.parametrize("value", [
