@@ -27,9 +27,10 @@ FIGURES = {
     "cpu_us_exec": ("CPU per process lifetime, exec storm (µs)", "—", None, 1),
     "saturated_ratio": ("saturated fork storm, one worker per core (rate with / without)",
                         "≥ 0.90", lambda v: v >= 0.90, 3),
-    "slowdown_exec": ("slowdown, exec storm (with / without)", "≤ 1.05", lambda v: v <= 1.05, 3),
+    "slowdown_exec": ("slowdown, exec storm (time with / without)", "≤ 1.05",
+                      lambda v: v <= 1.05, 3),
     "slowdown_fork": ("slowdown, one-worker fork storm (rate without / with)", "—", None, 3),
-    "slowdown_build": ("slowdown, make -j<cores> build (median of runs)", "≤ 1.03",
+    "slowdown_build": ("slowdown, make -j<cores> build (time with / without)", "≤ 1.03",
                        lambda v: v <= 1.03, 3),
     "bpf_ns_fork": ("kernel: BPF ns per fork", "—", None, 0),
     "bpf_ns_exec": ("kernel: BPF ns per exec", "—", None, 0),
@@ -67,16 +68,9 @@ def _counter(counters: dict | None, word: str) -> float | None:
     return sum(values) if values else None
 
 
-def _median_of(results: dict, key: str) -> float | None:
-    values = [v for b in results.get("baseline", []) for v in b.get(key, [])]
-    return median(values) if values else None
-
-
 def summarize(results: dict) -> dict:
     """Per figure, per subject ("baseline" too where it has one): the value or None."""
-    base_exec, base_build = _baseline(results, "exec_s"), _median_of(results, "build_runs_s")
-    base_rate = _baseline(results, "fork_max_rate")
-    base_sat = _baseline(results, "fork_sat_rate")
+    base_exec, base_rate = _baseline(results, "exec_s"), _baseline(results, "fork_max_rate")
     out: dict[str, dict] = {name: {} for name in FIGURES}
     out["spawn_rate_max"]["baseline"] = base_rate
     for s in SUBJECTS:
@@ -101,12 +95,8 @@ def summarize(results: dict) -> dict:
         out["idle_rss_mb"][s] = idle.get("rss_mb")
         out["export_p50_s"][s] = at_1000.get("export_p50_s") if s != "proc_scraper" else None
         out["export_p99_s"][s] = at_1000.get("export_p99_s") if s != "proc_scraper" else None
+    _paired(results.get("paired", {}), out)
     agent = results.get("agent", {})
-    runs = agent.get("build_runs_s")
-    out["slowdown_build"]["agent"] = _div(median(runs), base_build) if runs else None
-    out["saturated_ratio"]["agent"] = _div(_step(results, "agent", "fork_sat").get("rate"),
-                                           base_sat)
-    out["saturated_ratio"]["baseline"] = base_sat
     for name, ns in (agent.get("bpf_ns_per_run") or {}).items():
         if f"bpf_ns_{name}" in out:
             out[f"bpf_ns_{name}"]["agent"] = ns
@@ -121,9 +111,28 @@ def summarize(results: dict) -> dict:
                    for k, v in values.items()} for name, values in out.items()}
 
 
+def _paired(paired: dict, out: dict) -> None:
+    """The agent's slowdowns: medians of the interleaved rounds' ratios (bench/paired.py)."""
+    ratios = paired.get("ratios", {})
+    for figure, key in (("slowdown_exec", "exec"), ("slowdown_build", "build"),
+                        ("saturated_ratio", "saturated")):
+        out[figure]["agent"] = median(ratios[key]) if ratios.get(key) else None
+    rates = [r["none"]["sat_rate"] for r in paired.get("rounds", []) if "none" in r]
+    out["saturated_ratio"]["baseline"] = median(rates) if rates else None
+
+
+def paired_spread(results: dict) -> str:
+    """The rounds' ratios, each figure's lowest and highest: how far one round is from the
+    median the table shows."""
+    ratios = results.get("paired", {}).get("ratios", {})
+    parts = [f"{key} {min(v):.3f}–{max(v):.3f}" for key, v in ratios.items() if v]
+    return (f"paired rounds ({len(ratios.get('exec', []))}), with / without each round: "
+            + ", ".join(parts)) if parts else ""
+
+
 def missing(results: dict) -> list[str]:
     """Figures with no agent value, and sessions that failed (with their errors)."""
-    gaps = [f"{key}: {results[key]['error']}" for key in SUBJECTS
+    gaps = [f"{key}: {results[key]['error']}" for key in (*SUBJECTS, "paired")
             if "error" in results.get(key, {})]
     gaps += [f"baseline: {b['error']}" for b in results.get("baseline", []) if "error" in b]
     gaps += [f"{name}: not measured" for name, values in results["summary"].items()
@@ -157,9 +166,15 @@ def table(results: dict) -> str:
                  f"{results['machine']['cores']} cores, kernel {results['machine']['kernel']}; "
                  f"fork storm at max rate for {plan['fork_max_s']:g} s (agent) / "
                  f"{plan['peer_fork_s']:g} s (peers), exec storm of {plan['exec_n']} processes, "
-                 f"make -j<cores> over {plan['build_files']} files ({plan['build_runs']} runs "
-                 f"per session), saturated storm {plan['sat_s']:g} s; all signals on, shipped rules "
-                 f"except fork_storm's lifecycle: 2 s hold, 5 s cooldown (bench/procs.py).")
+                 f"make -j<cores> over {plan['build_files']} files, saturated storm "
+                 f"{plan['sat_s']:g} s; all signals on, shipped rules except fork_storm's "
+                 f"lifecycle: 2 s hold, 5 s cooldown (bench/procs.py). The agent's slowdowns and "
+                 f"saturated ratio: the median of {plan['paired_rounds']} rounds, each running "
+                 f"the exec storm, the saturated storm and {plan['paired_builds']} builds without "
+                 f"the agent and with it (bench/paired.py).")
+    spread = paired_spread(results)
+    if spread:
+        lines.append(spread + ".")
     gaps = missing(results)
     if gaps:
         lines.append("")

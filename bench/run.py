@@ -1,7 +1,8 @@
 """``python -m bench.run [--quick] [--out DIR]``: the whole benchmark, one command.
 
-Order: baseline, agent, baseline, /proc scraper, SDK peer, baseline — no-agent baselines
-between the subjects so a noisy neighbour on this shared machine weighs on both sides. Writes
+Order: baseline, agent, paired rounds, baseline, /proc scraper, SDK peer, baseline — no-agent
+baselines between the subjects so a noisy neighbour on this shared machine weighs on both sides;
+the agent's slowdowns come from the paired rounds (bench/paired.py), where that weighs less. Writes
 ``latest.json``, ``table.md`` and ``capture_cpu.png`` to DIR and prints the table. A part that
 fails is recorded with its error and the rest still runs: the report says what is missing.
 """
@@ -19,7 +20,7 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench import report, sessions, workloads
+from bench import paired, report, sessions, workloads
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -31,8 +32,9 @@ class Plan:
     sweep_s: float = 5.0
     exec_n: int = 5000
     build_files: int = 150
-    build_runs: int = 5               # make -j<cores> builds per session (median reported)
     sat_s: float = 10.0               # the saturated storm (one fork worker per core)
+    paired_rounds: int = 5            # interleaved no-agent / agent rounds (bench/paired.py)
+    paired_builds: int = 2            # builds per arm of a round (their mean)
     idle_s: float = 10.0
     warmup_s: float = 2.0
     settle_s: float = 30.0
@@ -48,7 +50,7 @@ class Plan:
 
 FULL = Plan()
 QUICK = Plan(fork_max_s=5.0, sweep_rates=(250, 1000, 4000), sweep_s=2.0, exec_n=1000, build_files=20,
-             build_runs=1, sat_s=3.0,
+             sat_s=3.0, paired_rounds=1, paired_builds=1,
              idle_s=3.0, warmup_s=1.0, settle_s=10.0, peer_fork_s=3.0, peer_idle_s=2.0,
              baseline_fork_s=2.0, baselines=2)
 
@@ -75,8 +77,9 @@ def run(plan: Plan, quick: bool) -> dict:
         wd = Path(tmp)
         helper = workloads.compile_helper(wd)
         sessions_by_key = {"agent": sessions.agent_session,
-                           "proc_scraper": sessions.scraper_session, "sdk": sessions.sdk_session}
-        schedule = ["baseline", "agent", "baseline", "proc_scraper", "sdk", "baseline"]
+                           "proc_scraper": sessions.scraper_session, "sdk": sessions.sdk_session,
+                           "paired": paired.paired_session}
+        schedule = ["baseline", "agent", "paired", "baseline", "proc_scraper", "sdk", "baseline"]
         for key in schedule[:len(schedule) if plan.baselines > 2 else -1]:
             if key == "baseline":
                 base: dict = {}
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also py-spy the agent in an extra fork storm (agent-profile.txt)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["agent", "proc_scraper", "sdk"], help="leave a subject out")
+                        choices=["agent", "paired", "proc_scraper", "sdk"],
+                        help="leave a session out")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench: needs root (the agent and the SDK peer load BPF programs)", file=sys.stderr)

@@ -102,17 +102,9 @@ def storms(subject: Child, sink: Sink | None, helper: Path, plan, fork_s: float,
     return steps
 
 
-def saturated(subject: Child, sink: Sink, helper: Path, plan) -> Step:
-    """The fork storm with one worker per core: what the agent costs when no core is idle."""
-    return step(subject, sink, lambda: workloads.fork_storm_saturated(
-        helper, plan.sat_s, os.cpu_count() or 1), plan.settle_s)
-
-
-def builds(subject: Child | None, sink: Sink | None, tree: Path, plan) -> list[Step]:
-    """``plan.build_runs`` clean ``make -j<cores>`` builds (one build is noise; the report
-    takes the median)."""
-    return [step(subject, sink, lambda: workloads.build(tree, os.cpu_count() or 2),
-                 plan.settle_s) for _ in range(plan.build_runs)]
+def build(subject: Child, sink: Sink, tree: Path, plan) -> Step:
+    """One clean ``make -j<cores>``: its spans (its slowdown is the paired rounds')."""
+    return step(subject, sink, lambda: workloads.build(tree, os.cpu_count() or 2), plan.settle_s)
 
 
 _COUNTERS = ("lost", "dropped", "fail", "error", "evicted", "sent", "rescued")
@@ -127,18 +119,16 @@ def agent_session(wd: Path, helper: Path, plan) -> dict:
             time.sleep(plan.warmup_s)
             idle_fig = idle(agent, plan.idle_s, sink)
             steps = storms(agent, sink, helper, plan, plan.fork_max_s, plan.sweep_rates)
-            steps["fork_sat"] = saturated(agent, sink, helper, plan)
             bpf_ns = _bpf_cost(ours, lambda: workloads.exec_storm(helper, plan.exec_n))
             tree = workloads.make_build_tree(wd, plan.build_files)
-            build_steps = builds(agent, sink, tree, plan)
-            steps["build"] = build_steps[0]
+            steps["build"] = build(agent, sink, tree, plan)
             counters = agent.counters()
             peak_rss = agent.rss()
             profile = _profile(agent, wd, helper, plan) if plan.profile else None
         data = sink.dump(wd / "agent-spans.json")
     spans = data["spans"]
     return {"profile": profile, "idle": idle_fig, "peak_rss_mb": round(peak_rss / 2**20, 1),
-            "bpf_ns_per_run": bpf_ns, "build_runs_s": [round(b.run.seconds, 3) for b in build_steps],
+            "bpf_ns_per_run": bpf_ns,
             "steps": {k: s.figures(spans) for k, s in steps.items()},
             "alert": fork_storm_alert(data["logs"], steps["fork_max"].run.start_ns, started),
             "counters": {k: v for k, v in counters.items() if any(w in k for w in _COUNTERS)}}
@@ -196,10 +186,7 @@ def scraper_session(wd: Path, helper: Path, plan) -> dict:
 
 
 def baseline_session(wd: Path, helper: Path, plan) -> dict:
-    """No agent: the workloads' own times, run between the subjects' sessions."""
-    tree = workloads.make_build_tree(wd, plan.build_files)
+    """No agent: the workloads' own times, run between the subjects' sessions (what the
+    peers' slowdowns are taken against)."""
     return {"exec_s": workloads.exec_storm(helper, plan.exec_n).seconds,
-            "build_runs_s": [round(b.run.seconds, 3) for b in builds(None, None, tree, plan)],
-            "fork_max_rate": workloads.fork_storm(helper, plan.baseline_fork_s).rate,
-            "fork_sat_rate": workloads.fork_storm_saturated(
-                helper, plan.baseline_fork_s, os.cpu_count() or 1).rate}
+            "fork_max_rate": workloads.fork_storm(helper, plan.baseline_fork_s).rate}

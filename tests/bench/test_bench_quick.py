@@ -27,7 +27,7 @@ def quick_run(tmp_path_factory):
 @pytest.mark.slow
 def test_every_session_ran(quick_run):
     _, proc, results = quick_run
-    for key in SUBJECTS:
+    for key in (*SUBJECTS, "paired"):
         assert "error" not in results[key], results[key]
     assert results["baseline"] and all("error" not in b for b in results["baseline"])
     assert results["duration_s"] < 120, "the quick mode must stay under 2 minutes"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.report import FIGURES, SUBJECTS, missing, plot, summarize, table
+from bench.paired import ratios
+from bench.report import FIGURES, SUBJECTS, missing, paired_spread, plot, summarize, table
 
 
 def _results(agent_cpu_us: float) -> dict:
@@ -10,17 +11,23 @@ def _results(agent_cpu_us: float) -> dict:
             "cpu_us_per_lifetime": agent_cpu_us, "export_p50_s": 0.01, "export_p99_s": 0.1}
     steps = {"fork_max": step, "fork@1000": {**step, "workload": "fork@1000/s", "rate": 1000.0},
              "exec": {**step, "workload": "exec", "seconds": 3.0},
-             "build": {"workload": "build", "seconds": 1.1, "captured": 30},
-             "fork_sat": {**step, "workload": "fork_sat@2", "rate": 7200.0}}
+             "build": {"workload": "build", "seconds": 1.1, "captured": 30}}
+    rounds = [{"none": {"exec_s": 2.0, "sat_rate": 8000.0, "build_s": 1.0},
+               "agent": {"exec_s": 2.1, "sat_rate": 7200.0, "build_s": 1.1}},
+              {"agent": {"exec_s": 3.0, "sat_rate": 4000.0, "build_s": 2.0},
+               "none": {"exec_s": 2.0, "sat_rate": 8000.0, "build_s": 1.0}},
+              {"none": {"exec_s": 2.2, "sat_rate": 9000.0, "build_s": 1.2},
+               "agent": {"exec_s": 2.2, "sat_rate": 8800.0, "build_s": 1.2}},
+              {"none": {"exec_s": 2.0, "sat_rate": 9000.0, "build_s": 1.0}}]  # agent arm failed
     return {"mode": "quick", "started": "now", "duration_s": 1.0,
             "machine": {"cores": 2, "kernel": "k"},
             "plan": {"fork_max_s": 2, "peer_fork_s": 2, "exec_n": 10, "build_files": 2,
-                     "build_runs": 3, "sat_s": 2},
-            "baseline": [{"exec_s": 2.0, "build_runs_s": [1.0, 1.2, 0.9], "fork_max_rate": 8000.0,
-                          "fork_sat_rate": 8000.0},
+                     "sat_s": 2, "paired_rounds": 4, "paired_builds": 1},
+            "baseline": [{"exec_s": 2.0, "fork_max_rate": 8000.0},
                          {"error": "RuntimeError: boom"}],
+            "paired": {"rounds": rounds, "ratios": ratios(rounds)},
             "agent": {"steps": steps, "idle": {"cpu_pct_of_core": 0.5, "rss_mb": 50.0},
-                      "build_runs_s": [1.1, 5.0, 1.05], "bpf_ns_per_run": {"exec": 900.0},
+                      "bpf_ns_per_run": {"exec": 900.0},
                       "alert": {"latency_s": None, "why_missing": "no alert"},
                       "counters": {"otel_linnix_receiver_lost_total": 2.0,
                                    "otel_linnix_exporter_sent_spans_total": 30.0,
@@ -32,13 +39,16 @@ def test_summary_has_every_figure_and_derived_values():
     results = _results(15.0)
     summary = summarize(results)
     assert set(summary) == set(FIGURES)
-    assert summary["slowdown_exec"]["agent"] == 1.5
     assert summary["slowdown_fork"]["agent"] == 2.0
     assert summary["spans_per_request"]["agent"] == 10.0
     assert summary["lost_dropped"]["agent"] == 2.0
     assert summary["capture_max"]["proc_scraper"] is None
+    # the paired rounds' medians: one slow round is noise, a round missing an arm is no round
     assert summary["saturated_ratio"]["agent"] == 0.9
-    assert summary["slowdown_build"]["agent"] == 1.1, "medians: one slow build is noise"
+    assert summary["saturated_ratio"]["baseline"] == 8500.0  # every no-agent arm
+    assert summary["slowdown_build"]["agent"] == 1.1
+    assert summary["slowdown_exec"]["agent"] == 1.05
+    assert summary["slowdown_exec"]["sdk"] == 1.5, "peers: against the baseline sessions"
     assert summary["bpf_ns_exec"]["agent"] == 900.0
 
 
@@ -55,5 +65,6 @@ def test_table_judges_targets_and_says_what_is_missing(tmp_path):
     assert any("baseline: RuntimeError: boom" in g for g in gaps)
     assert any(g.startswith("alert_latency_s") for g in gaps)
     assert len(text.splitlines()[0].split("|")) == len(SUBJECTS) + 6
+    assert paired_spread(results) in text and "saturated 0.500–0.978" in paired_spread(results)
     plot(results, tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
