@@ -13,7 +13,9 @@ _SCHEMA = {
         "sample_top_n": {"type": "integer", "minimum": 0, "maximum": 10000,
                          "description": "processes sampled per tick by CPU and by RSS "
                                         "(plus every process a rule watches)"},
-        "poll_interval": DURATION,
+        "poll_interval": {**DURATION, "description": (
+            "how long records gather in the ring buffer before a drain (sooner when it is a "
+            "quarter full): longer costs less CPU per process, and delays spans that much")},
         "argv_max_args": {"type": "integer", "minimum": 1, "maximum": 1024},
         "argv_max_bytes": {"type": "integer", "minimum": 16, "maximum": 4096},
         "ringbuf_pages": {"type": "integer", "enum": [2**i for i in range(4, 17)],
@@ -55,7 +57,7 @@ FACTORY = Factory(
     type="ebpf_process",
     kind=Kind.RECEIVER,
     schema=_SCHEMA,
-    defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "50ms",
+    defaults={"sample_interval": "1s", "sample_top_n": 20, "poll_interval": "200ms",
               "argv_max_args": 64, "argv_max_bytes": 4096, "ringbuf_pages": 1024,
               "max_lifetimes": 131072, "exec_events": True, "seed_from_proc": True,
               "cgroup_prefix": "", "pressure_cgroups": 32,

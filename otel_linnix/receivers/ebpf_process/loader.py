@@ -93,6 +93,10 @@ class Probe:
     def watch(self, fd: int) -> None:
         self._ring.watch(fd)
 
+    def fill(self) -> float:
+        """How full the main ring buffer is (0 to 1)."""
+        return self._ring.pending() / self._ring.size
+
     def consume(self, decode: Callable[[list[memoryview]], T]) -> T:
         """``decode`` over the new records in place (see RingBuffer.consume)."""
         return self._ring.consume(decode)

@@ -27,6 +27,11 @@ from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart,
 from otel_linnix.statedir import default_state_dir
 from otel_linnix.tracecontext import clean_tracestate, parse_traceparent
 
+#: While records gather, how often the ring buffer's fill is looked at, and the fill at which
+#: it is drained without waiting out ``poll_interval``.
+GATHER_CHECK_S = 0.05
+GATHER_HIGH_WATER = 0.25
+
 
 class EbpfProcessReceiver(Receiver):
     def __init__(self, settings: CreateSettings, config: dict) -> None:
@@ -51,6 +56,9 @@ class EbpfProcessReceiver(Receiver):
                                   "Kernel records the main ring buffer refused and the rescue "
                                   "ring buffer took (none lost)")
         self._rescued_seen = 0
+        self._early_drains = t.counter(
+            "otel_linnix.receiver.early_drains",
+            "Ring buffer drains begun before poll_interval ended, the buffer a quarter full")
         self._trace_env = config["traceparent"]
         self._traceparents = t.counter(
             "otel_linnix.receiver.traceparent",
@@ -112,9 +120,26 @@ class EbpfProcessReceiver(Receiver):
         buffer holds what arrives meanwhile), and an idle host wakes nothing."""
         while not self._stop.is_set():
             self._probe.wait()
-            if self._stop.wait(self._poll_s):
+            if self._gather():
                 return
             self._drain()
+
+    def _gather(self) -> bool:
+        """Wait ``poll_interval`` for records to gather (True: stopping). A drain after a long
+        sleep runs on cold caches, and costs about as much for ten records as for a hundred:
+        at moderate rates, batches gathered over 200 ms cost the agent half what 50 ms ones
+        did. The buffer is looked at every GATHER_CHECK_S meanwhile and drained at once when a
+        quarter full, so a burst (long command lines, a storm) never waits to overflow it."""
+        deadline = time.monotonic() + self._poll_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._stop.wait(min(left, GATHER_CHECK_S)):
+                return True
+            if self._probe.fill() >= GATHER_HIGH_WATER:
+                self._early_drains.add(1)
+                return False
 
     def _drain(self) -> None:
         records = self._probe.consume(self._decode_folding)

@@ -96,6 +96,11 @@ class RingBuffer:
                     view.release()
             _U64.pack_into(self._consumer, 0, cons)
 
+    def pending(self) -> int:
+        """Bytes the kernel has produced and we have not consumed (records being written
+        included): how full the buffer is, from two loads of the mapped pages."""
+        return _U64.unpack_from(self._producer, 0)[0] - _U64.unpack_from(self._consumer, 0)[0]
+
     def read(self) -> list[bytes]:
         """Every finished record, copied out (for callers that keep the raw bytes)."""
         return self.consume(lambda views: [v.tobytes() for v in views])
