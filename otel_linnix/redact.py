@@ -35,6 +35,14 @@ _GLUED_P = re.compile(r"^-p(?P<value>.+)$")
 _DB_CLIENTS = ("mysql", "mysqldump", "mysqladmin", "mariadb", "mariadb-dump")
 
 
+#: What every pattern above needs somewhere in the command line (a superset), searched for in
+#: its lower-cased text: a command line with none of it is returned as it is after one search,
+#: not three per argument (a compiler's argv took 15 µs, now 2; an agent sees every exec of a
+#: build). Lower-casing first: with re.IGNORECASE the same search took longer than the rest.
+_MAYBE_SECRET = re.compile("|".join([*(re.escape(w) for w in _SECRET_WORDS), "://", "bearer",
+                                     r"gh[pousr]_", r"xox[abprs]-", "akia", "sk-", "eyj"]))
+
+
 def _is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
@@ -51,9 +59,20 @@ def redact_text(text: str) -> str:
 
 def redact_argv(argv: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """Redact an argument vector: ``--password=x``, ``--password x``, ``-pX`` for db clients, …"""
+    if not _is_db_client(argv) and not _MAYBE_SECRET.search("\0".join(argv).lower()):
+        return tuple(argv)
+    return redact_each(argv)
+
+
+def _is_db_client(argv: tuple[str, ...] | list[str]) -> bool:
+    return bool(argv) and argv[0].rsplit("/", 1)[-1] in _DB_CLIENTS
+
+
+def redact_each(argv: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``redact_argv`` argument by argument, with no shortcut."""
     out: list[str] = []
     hide_next = False
-    is_db_client = bool(argv) and argv[0].rsplit("/", 1)[-1] in _DB_CLIENTS
+    is_db_client = _is_db_client(argv)
     for arg in argv:
         if hide_next:
             out.append(REDACTED)
