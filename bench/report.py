@@ -32,6 +32,9 @@ FIGURES = {
     "slowdown_fork": ("slowdown, one-worker fork storm (rate without / with)", "—", None, 3),
     "slowdown_build": ("slowdown, make -j<cores> build (time with / without)", "≤ 1.03",
                        lambda v: v <= 1.03, 3),
+    "cpu_share_exec": ("agent CPU during the exec storm, % of the storm's own CPU", "—", None, 2),
+    "cpu_share_build": ("agent CPU during a make -j<cores> build, % of the build's own CPU", "—",
+                        None, 2),
     "bpf_ns_fork": ("kernel: BPF ns per fork", "—", None, 0),
     "bpf_ns_exec": ("kernel: BPF ns per exec", "—", None, 0),
     "bpf_ns_exit": ("kernel: BPF ns per exit", "—", None, 0),
@@ -117,6 +120,9 @@ def _paired(paired: dict, out: dict) -> None:
     for figure, key in (("slowdown_exec", "exec"), ("slowdown_build", "build"),
                         ("saturated_ratio", "saturated")):
         out[figure]["agent"] = median(ratios[key]) if ratios.get(key) else None
+    for figure in ("cpu_share_exec", "cpu_share_build"):
+        shares = ratios.get(figure.replace("cpu_share_", "") + "_cpu_share")
+        out[figure]["agent"] = median(shares) * 100 if shares else None
     rates = [r["none"]["sat_rate"] for r in paired.get("rounds", []) if "none" in r]
     out["saturated_ratio"]["baseline"] = median(rates) if rates else None
 
@@ -125,7 +131,8 @@ def paired_spread(results: dict) -> str:
     """The rounds' ratios, each figure's lowest and highest: how far one round is from the
     median the table shows."""
     ratios = results.get("paired", {}).get("ratios", {})
-    parts = [f"{key} {min(v):.3f}–{max(v):.3f}" for key, v in ratios.items() if v]
+    parts = [f"{key} {min(v):.3f}–{max(v):.3f}" for key, v in ratios.items()
+             if v and not key.endswith("_cpu_share")]
     return (f"paired rounds ({len(ratios.get('exec', []))}), with / without each round: "
             + ", ".join(parts)) if parts else ""
 

@@ -13,7 +13,9 @@ def _results(agent_cpu_us: float) -> dict:
              "exec": {**step, "workload": "exec", "seconds": 3.0},
              "build": {"workload": "build", "seconds": 1.1, "captured": 30}}
     rounds = [{"none": {"exec_s": 2.0, "sat_rate": 8000.0, "build_s": 1.0},
-               "agent": {"exec_s": 2.1, "sat_rate": 7200.0, "build_s": 1.1}},
+               "agent": {"exec_s": 2.1, "sat_rate": 7200.0, "build_s": 1.1,
+                         "exec_agent_cpu_s": 0.1, "exec_work_cpu_s": 2.0,
+                         "build_agent_cpu_s": 0.05, "build_work_cpu_s": 2.5}},
               {"agent": {"exec_s": 3.0, "sat_rate": 4000.0, "build_s": 2.0},
                "none": {"exec_s": 2.0, "sat_rate": 8000.0, "build_s": 1.0}},
               {"none": {"exec_s": 2.2, "sat_rate": 9000.0, "build_s": 1.2},
@@ -49,6 +51,7 @@ def test_summary_has_every_figure_and_derived_values():
     assert summary["slowdown_build"]["agent"] == 1.1
     assert summary["slowdown_exec"]["agent"] == 1.05
     assert summary["slowdown_exec"]["sdk"] == 1.5, "peers: against the baseline sessions"
+    assert (summary["cpu_share_exec"]["agent"], summary["cpu_share_build"]["agent"]) == (5.0, 2.0)
     assert summary["bpf_ns_exec"]["agent"] == 900.0
 
 
