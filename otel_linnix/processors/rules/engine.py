@@ -49,13 +49,11 @@ class Engine:
         self._watch = watch
         lineage = Lineage(table)
         self.detectors: list[Detector] = [DETECTORS[r["type"]](r, table, lineage) for r in rules]
-        self._by_type: dict[type, list[Detector]] = {}
         for det in self.detectors:
-            for kind in det.wants:
-                self._by_type.setdefault(kind, []).append(det)
             if isinstance(det, oom.OomKillDetector):
                 det.predicted_by = self._memory_alerts_of
-        self._wants_forks = Forks in self._by_type
+        self._wants = [(det, det.wants) for det in self.detectors if det.wants]
+        self._wants_forks = any(Forks in wants for _, wants in self._wants)
         self.active: dict[tuple[str, tuple], _Active] = {}
         self.cooldown_until: dict[tuple[str, tuple], int] = {}
         self.now = 0
@@ -73,9 +71,13 @@ class Engine:
             forks = forks_of(groups.get(ProcessStart), groups.get(ProcessExit))
             if forks:
                 groups[Forks] = forks
-        for kind, group in groups.items():
-            for det in self._by_type.get(kind, ()):
-                det.observe_many(group)
+        # each detector takes its types in the order it lists them, not as they first came
+        # in the batch: oom_kill must see a kill before its victim's exit when both are in it
+        for det, wants in self._wants:
+            for kind in wants:
+                group = groups.get(kind)
+                if group:
+                    det.observe_many(group)
         if records:  # a batch is in time order: its last record is its newest
             ts = record_time(records[-1])
             if ts > self.now:

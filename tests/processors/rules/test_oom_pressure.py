@@ -52,6 +52,27 @@ def test_an_oom_kill_names_the_victim_its_cgroup_and_the_memory_alert_that_predi
     assert [a.state for a in later if a.rule == "oom_kill"] == ["resolved"]
 
 
+def test_a_victim_whose_whole_life_is_in_one_batch_is_named_after_another_exit(tmp_path):
+    # A batch can hold a short-lived victim's fork, exec, kill and exit, and an unrelated exit
+    # ahead of them all: the rule must take the kill before the victim's exit all the same.
+    ctx = test_context()
+    proc = make(ctx, OOM_RULES, tmp_path)
+    tree = ProcessTreeBuilder()
+    other = tree.spawn(comm="true")
+    feed(proc, ctx, tree.records())
+    tree.advance(NS // 100)
+    batch = [tree.exit(other)]
+    victim = tree.spawn(comm="python3", exe="/usr/bin/python3", argv=("python3", "hog.py"))
+    batch += [r for r in tree.records() if getattr(r, "pid", None) == victim]
+    tree.advance(NS // 10)
+    kill = oom_of(tree, victim)
+    death = tree.exit(victim, signal=9)
+    death.oom_killed = True
+    alerts = feed(proc, ctx, [*batch, kill, death, sample(1, 0, tree.now_ns + NS)], batch=100)
+    alert = next(a for a in alerts if a.rule == "oom_kill")
+    assert alert.subject.exe == "/usr/bin/python3" and alert.subject.argv == ("python3", "hog.py")
+
+
 def test_a_host_wide_oom_names_no_cgroup(tmp_path):
     ctx = test_context()
     proc = make(ctx, OOM_RULES, tmp_path)
