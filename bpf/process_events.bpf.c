@@ -187,6 +187,12 @@ struct env_scratch {
     char strings[ENV_BUF + 16]; /* + 16: a key read at any offset below ENV_BUF stays inside */
 };
 BPF_PERCPU_ARRAY(env_scratch, struct env_scratch, 1);
+/* Zeros to wipe the copied strings with once the scan is done: the environment holds secrets,
+ * and none of it should stay in a map that root could dump. */
+struct env_zeros {
+    char bytes[ENV_BUF];
+};
+BPF_ARRAY(env_zeros, struct env_zeros, 1);
 
 /* The first 12 bytes of the entry at ``entry``: from the copied strings when it lies in them
  * (every entry does unless the environment is larger than ENV_BUF), else read from the task.
@@ -264,6 +270,10 @@ static __always_inline void trace_env(struct exec_event *s, void *mm) {
         if (*(volatile char *)have_parent && *(volatile char *)have_state)
             break;
     }
+    struct env_zeros *none = env_zeros.lookup(&zero);
+    copied = *(volatile u64 *)&w->copied;
+    if (none && copied > 0 && copied <= ENV_BUF)
+        bpf_probe_read_kernel(w->strings, copied, none->bytes);
 #endif
 }
 

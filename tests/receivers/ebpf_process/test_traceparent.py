@@ -1,7 +1,9 @@
 """TRACEPARENT in a process's environment joins its span to the application's trace: the real
 kernel, the real agent pipeline, a real OTLP gRPC receiver."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -144,6 +146,47 @@ def test_the_kernel_finds_trace_context_wherever_it_lies_in_the_environment(wher
     found = execs[with_context.pid]
     assert (found.traceparent, found.tracestate) == (env["TRACEPARENT"], env["TRACESTATE"])
     assert (execs[bare.pid].traceparent, execs[bare.pid].tracestate) == ("", "")
+
+
+def _on_cpu(cpu: int):
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def _scratch_values(cpu: int) -> list[bytes]:
+    """Every CPU's value of every loaded ``env_scratch`` map, as bpftool dumps them (bpftool
+    itself exec'd on ``cpu``: its own environment lands in that CPU's scratch)."""
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "name", "env_scratch"],
+                         capture_output=True, text=True, check=True,
+                         preexec_fn=_on_cpu(cpu)).stdout
+    found: list[bytes] = []
+
+    def walk(node):
+        if isinstance(node, dict) and "values" in node:
+            found.extend(bytes(int(b, 16) for b in v["value"]) for v in node["values"])
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(json.loads(out))
+    return found
+
+
+@pytest.mark.skipif(shutil.which("bpftool") is None or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs bpftool and two CPUs")
+def test_the_environment_copied_for_the_scan_is_wiped_from_the_kernel_map():
+    # The secret's exec on one CPU, bpftool's on another: nothing of ours execs on the first
+    # in between, so without the wipe its scratch would still hold the secret.
+    first, other = sorted(os.sched_getaffinity(0))[:2]
+    probe = Probe(256, 65536)
+    try:
+        subprocess.run(["/bin/true"], env={"SECRET_TOKEN": SECRET, "PATH": "/bin"}, timeout=10,
+                       check=True, preexec_fn=_on_cpu(first))
+        values = _scratch_values(other)
+    finally:
+        probe.close()
+    used = [v for v in values if int.from_bytes(v[8:16], "little")]  # ``copied``: it scanned
+    assert used, "no CPU's scratch shows a scan"
+    assert not any(SECRET.encode() in v for v in values)
 
 
 @pytest.mark.parametrize("value", [
