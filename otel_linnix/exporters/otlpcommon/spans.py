@@ -54,6 +54,8 @@ def span_name(exe: str, comm: str) -> str:
 
 
 _ZERO_SPAN_ID = bytes(8)
+#: Executables whose exec event parts are kept encoded (then the cache starts over).
+_MAX_EXEC_PARTS = 4096
 _PID = wire.int_prefix(P.PROCESS_PID)
 _PPID = wire.int_prefix(P.PROCESS_PARENT_PID)
 #: What a span shares with its siblings' (same parent, tree, command, user, cgroup, ending):
@@ -77,6 +79,7 @@ class SpanMapper:
         self._emitted_old: dict[ProcessKey, None] = {}
         self._unfinished = unfinished  # spans of ProcessRunning reports
         self._attr = wire.AttrEncoder()
+        self._exec_parts: dict[str, bytes] = {}  # exe → an exec event's encoded name + attribute
         self._heads: dict[tuple, tuple[bytes, bytes]] = {}
         self._tails: dict[tuple, tuple[bytes, bytes]] = {}
         self._span_hasher = span_id_hasher(ctx.host.boot_id)
@@ -117,7 +120,13 @@ class SpanMapper:
         """Records that become events of a span still to come."""
         if kind is ProcessExec and self._exec_events:
             # the span's own attributes carry the last exe and argv; the event marks when
-            self._event(rec.key, "exec", rec.ts_ns, {P.PROCESS_EXECUTABLE_PATH: rec.exe})
+            parts = self._exec_parts.get(rec.exe)
+            if parts is None:
+                if len(self._exec_parts) >= _MAX_EXEC_PARTS:
+                    self._exec_parts.clear()
+                parts = self._exec_parts[rec.exe] = wire.event_parts(
+                    "exec", {P.PROCESS_EXECUTABLE_PATH: rec.exe})
+            self._add_event(rec.key, wire.timed_event(self._host.wall_ns(rec.ts_ns), parts))
         elif kind is Alert and rec.subject.pid and self._span_to_come(rec.subject):
             self._event(process_key(rec.subject.pid, rec.subject.start_ns), "alert",
                         rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
@@ -154,6 +163,9 @@ class SpanMapper:
         return found
 
     def _event(self, key: ProcessKey, name: str, ts_ns: int, attrs: dict) -> None:
+        self._add_event(key, wire.event(self._host.wall_ns(ts_ns), name, attrs))
+
+    def _add_event(self, key: ProcessKey, event: bytes) -> None:
         events = self._events.get(key)
         if events is None:
             events = self._events[key] = []
@@ -161,7 +173,7 @@ class SpanMapper:
                 self._events.popitem(last=False)
                 self.evicted += 1
         if len(events) < self._max_events:
-            events.append(wire.event(self._host.wall_ns(ts_ns), name, attrs))
+            events.append(event)
 
     def _finish(self, rec: ProcessExit, unfinished: bool = False) -> bytes:
         key = (rec.pid, rec.start_ns // NS_PER_TICK)

@@ -128,9 +128,19 @@ def int_prefix(key: str) -> bytes:
 
 def event(time_unix_nano: int, name: str, attrs: dict) -> bytes:
     """A Span.Event, as the Span's field 11 (tag included)."""
-    body = _EVENT_TIME + _FIXED64(time_unix_nano) + delimited(_EVENT_NAME, name.encode())
-    body += b"".join(delimited(_EVENT_ATTR, key_value(k, v)) for k, v in attrs.items())
-    return delimited(_SPAN_EVENT, body)
+    return timed_event(time_unix_nano, event_parts(name, attrs))
+
+
+def event_parts(name: str, attrs: dict) -> bytes:
+    """A Span.Event's name and attributes: what events of one kind and subject share (an
+    exec event of one executable), to be encoded once and timed with ``timed_event``."""
+    return delimited(_EVENT_NAME, name.encode()) + b"".join(
+        delimited(_EVENT_ATTR, key_value(k, v)) for k, v in attrs.items())
+
+
+def timed_event(time_unix_nano: int, parts: bytes) -> bytes:
+    body = _EVENT_TIME + _FIXED64(time_unix_nano) + parts
+    return _SPAN_EVENT + varint(len(body)) + body
 
 
 def error_status(message: str) -> bytes:

@@ -27,6 +27,10 @@ from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart,
 from otel_linnix.redact import bound_argv, redact_argv
 
 _TYPE = struct.Struct("<I")
+#: Command lines kept decoded (then the cache starts over), each at most MAX_CACHED_ARGS
+#: bytes: a few MB at worst. A longer one is decoded each time (they seldom repeat).
+MAX_ARGVS = 1024
+MAX_CACHED_ARGS = 1024
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -83,6 +87,7 @@ class Decoder:
         self._max_args = argv_max_args
         self._max_bytes = argv_max_bytes
         self._comms: dict[bytes, str] = {}
+        self._argvs: dict[bytes, tuple[tuple[str, ...], bool]] = {}  # raw args → ``_argv``
         #: The rare kinds; forks and exits, nearly every record, are decoded inline.
         self._handlers: dict[int, Callable[[Any], Record]] = {EVENT_EXEC: self._exec,
                                                                EVENT_OOM: self._oom}
@@ -191,14 +196,28 @@ class Decoder:
         (_, pid, uid, args_len, ts, start, truncated, _, traceparent, tracestate, comm,
          filename) = EXEC_HEAD.unpack_from(raw)
         args = bytes(raw[EXEC_HEAD.size:EXEC_HEAD.size + args_len])  # raw may be a view
-        argv, cut = bound_argv(split_args(args, args_len), self._max_args, self._max_bytes)
-        rec = ProcessExec(pid, start, ts, self._comm(comm), _text(filename), redact_argv(argv),
+        argv, cut = self._argv(args)
+        rec = ProcessExec(pid, start, ts, self._comm(comm), _text(filename), argv,
                           bool(truncated) or cut, uid,
                           _text(traceparent) if traceparent[0] else "",
                           _text(tracestate) if tracestate[0] else "")
         if rec.traceparent:
             self.traceparents.append(rec)
         return rec
+
+    def _argv(self, args: bytes) -> tuple[tuple[str, ...], bool]:
+        """(argv split, bounded and redacted; cut by the bounds): the same command line comes
+        again and again (a shell loop, a CI script, a build's tools), so each is worked out
+        once while the cache holds it."""
+        found = self._argvs.get(args)
+        if found is None:
+            argv, cut = bound_argv(split_args(args, len(args)), self._max_args, self._max_bytes)
+            found = (redact_argv(argv), cut)
+            if len(args) <= MAX_CACHED_ARGS:
+                if len(self._argvs) >= MAX_ARGVS:
+                    self._argvs.clear()
+                self._argvs[args] = found
+        return found
 
     def _oom(self, raw: bytes) -> OomKill:
         (_, pid, uid, adj, ts, start, total_vm, anon, file, shmem, pgtables, limit_pages,

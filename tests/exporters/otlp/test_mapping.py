@@ -82,9 +82,17 @@ def test_exec_event_span_name_error_status_and_attributes():
     tree.exec(pid, "/usr/bin/python3", ("python3", "job.py"))
     tree.advance(500)
     tree.exit(pid, signal=9)
-    [span] = spans_of(build(new_builder(), tree.records()))
+    again = tree.spawn(exe="/bin/sh")  # the same executable later: its event is its own
+    tree.advance(700)
+    tree.exec(again, "/usr/bin/python3", ("python3", "other.py"))
+    tree.exit(again)
+    span, other = spans_of(build(new_builder(), tree.records()))
     assert span.name == "python3"
     assert [e.name for e in span.events] == ["exec", "exec"]
+    exes = [e.attributes[0].value.string_value for e in (*span.events, *other.events)]
+    assert exes == ["/bin/bash", "/usr/bin/python3", "/bin/sh", "/usr/bin/python3"]
+    times = [e.time_unix_nano for e in (*span.events, *other.events)]
+    assert times[1] - times[0] == 500 and times[3] - times[1] == 500 + 700
     assert span.status.code == span.status.STATUS_CODE_ERROR
     assert "signal 9" in span.status.message
     a = attrs(span)

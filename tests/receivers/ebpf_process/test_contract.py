@@ -77,6 +77,23 @@ def test_decode_synthetic_records_redacts_and_bounds_argv():
     assert split_args(b"a\0b\0\0\0", 4) == ("a", "b")
 
 
+def test_a_command_line_that_comes_again_decodes_the_same_and_stays_redacted():
+    def exec_of(pid, *args):
+        raw_args = b"\0".join(args) + b"\0"
+        return contract.EXEC.pack(contract.EVENT_EXEC, pid, 1000, len(raw_args), pid, pid, 0,
+                                  0, b"", b"", b"curl", b"/usr/bin/curl", raw_args)
+
+    secret = (b"curl", b"https://bob:s3cret@example.com/x")
+    long = (b"tool", b"y" * 3000)  # too long to be kept: decoded each time, all the same
+    decoder = Decoder()
+    records = decoder.decode([exec_of(pid, *argv) for pid, argv in
+                              enumerate([secret, long, secret, (b"curl", b"-v"), long], 1)])
+    assert [r.pid for r in records] == [1, 2, 3, 4, 5]
+    assert records[0].argv == records[2].argv == ("curl", "https://bob:***@example.com/x")
+    assert records[1].argv == records[4].argv == ("tool", "y" * 3000)
+    assert records[3].argv == ("curl", "-v")
+
+
 def test_every_exit_and_fork_field_lands_in_its_record_field():
     """The decoder builds records positionally for speed: distinct values per field show that
     each kernel field reaches the record field of the same meaning."""
