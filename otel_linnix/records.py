@@ -12,6 +12,7 @@ tick makes a process seeded from /proc and the same process seen by eBPF compare
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,6 +292,20 @@ def fork_of(rec: ProcessExit) -> ProcessStart:
     """The fork a folded exit stands for (``ProcessExit.fork_folded``), as its own record."""
     return ProcessStart(rec.pid, rec.ppid, rec.start_ns, rec.parent_start_ns, rec.uid, rec.gid,
                         rec.comm, rec.cgroup_id, rec.cgroup_path)
+
+
+def time_slices(records: list[Record], span_ns: int) -> list[list[Record]]:
+    """``records`` (in time order) cut where ``span_ns`` of record time has passed since the
+    slice began: one list, itself, when they span less. Found by bisection, not a pass."""
+    if not records or record_time(records[-1]) - record_time(records[0]) < span_ns:
+        return [records]
+    out, start = [], 0
+    while start < len(records):
+        end = bisect_left(records, record_time(records[start]) + span_ns, lo=start + 1,
+                          key=record_time)
+        out.append(records[start:end])
+        start = end
+    return out
 
 
 def record_time(rec: Record) -> int:

@@ -1,8 +1,8 @@
 import json
 
 from otel_linnix import recording
-from otel_linnix.records import NS_PER_TICK, ProcessStart, process_key
-from otel_linnix.testing import random_tree
+from otel_linnix.records import NS_PER_TICK, ProcessStart, process_key, record_time, time_slices
+from otel_linnix.testing import ProcessTreeBuilder, random_tree
 
 
 def test_process_key_matches_proc_tick_resolution():
@@ -31,3 +31,18 @@ def test_oom_and_pressure_records_survive_a_recording():
         back = recording.decode(json.loads(recording.encode(rec)))
         assert back == rec and type(back) is type(rec)
     assert recording.decode(json.loads(recording.encode(death))).oom == kill.facts()
+
+
+def test_time_slices_cut_a_drain_by_record_time_keeping_every_record_once_in_order():
+    tree = ProcessTreeBuilder()
+    for _ in range(40):  # a fork and an exit every 10 ms: 400 ms of records
+        tree.advance(10_000_000)
+        tree.exit(tree.spawn())
+    records = tree.records()
+    slices = time_slices(records, 50_000_000)
+    assert [r for part in slices for r in part] == records
+    assert all(record_time(part[-1]) - record_time(part[0]) < 50_000_000 for part in slices)
+    assert len(slices) == 8
+    short = records[:6]
+    assert time_slices(short, 50_000_000)[0] is short  # one slice: the list itself
+    assert time_slices([], 50_000_000) == [[]]

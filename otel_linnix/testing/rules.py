@@ -6,12 +6,15 @@ import logging
 import tempfile
 
 from otel_linnix.component import CreateSettings
+from otel_linnix.config.types import parse_duration
 from otel_linnix.processors.rules import FACTORY
-from otel_linnix.records import Alert, record_time
+from otel_linnix.receivers.ebpf_process import FACTORY as RECEIVER
+from otel_linnix.receivers.ebpf_process.receiver import PUBLISH_SLICE_NS
+from otel_linnix.records import Alert, time_slices
 from otel_linnix.testing.builders import ProcessTreeBuilder, fold_brief
 
 NS = 10**9
-POLL_NS = 50_000_000  # the receiver's default poll interval
+POLL_NS = int(parse_duration(RECEIVER.defaults["poll_interval"]) * NS)  # the receiver's default
 
 
 def make(ctx, rules_yaml: str | None = None, tmp_path=None, state_dir: str | None = None,
@@ -31,8 +34,9 @@ def make(ctx, rules_yaml: str | None = None, tmp_path=None, state_dir: str | Non
 def feed(proc, ctx, records, batch: int = 50, poll_ns: int = 0, fold: bool = False
          ) -> list[Alert]:
     """Apply to the table (as a receiver would) and process; returns the alerts made. Batches
-    hold ``batch`` records, or with ``poll_ns`` what one receiver poll of that length drains;
-    with ``fold``, each batch as the receiver's decoder folds it (``fold_brief``)."""
+    hold ``batch`` records, or with ``poll_ns`` what one receiver poll of that length drains,
+    handed on in the receiver's slices; with ``fold``, each batch as the receiver's decoder
+    folds it (``fold_brief``)."""
     alerts = []
     for chunk in (_polls(records, poll_ns) if poll_ns else
                   (records[i:i + batch] for i in range(0, len(records), batch))):
@@ -53,11 +57,5 @@ def storm(tree: ProcessTreeBuilder, parent: int, seconds: float, per_second: int
 
 
 def _polls(records, poll_ns: int):
-    chunk: list = []
-    for rec in records:
-        if chunk and record_time(rec) - record_time(chunk[0]) >= poll_ns:
-            yield chunk
-            chunk = []
-        chunk.append(rec)
-    if chunk:
-        yield chunk
+    for drained in time_slices(records, poll_ns):
+        yield from time_slices(drained, PUBLISH_SLICE_NS)
