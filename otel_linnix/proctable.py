@@ -242,11 +242,12 @@ class ProcessTable:
 
     def _exit_folded(self, rec: ProcessExit,
                      cgroup_of: Callable[[ProcessStart | ProcessExit], str] | None) -> None:
-        """A lifetime whose exit stands for its fork too (``fork_folded``): what ``_start``
-        then ``_exit`` would join into it and remember of it, without a live entry made only
-        to be dropped. Its parent is as it was at the fork: the decoder folds only a lifetime
-        whose parent no record touched in between. Spelled out for the common case (a live
-        parent), once per lifetime of a fork storm."""
+        """A lifetime whose exit stands for its fork too (``fork_folded``), and its execs
+        (``execs_folded``): what ``_start``, ``_exec`` then ``_exit`` would join into it and
+        remember of it, without a live entry made only to be dropped. Its parent is as it was
+        at the fork: the decoder folds only a lifetime whose parent no record touched in
+        between. Spelled out for the common case (a live parent), once per lifetime of a fork
+        storm."""
         ppid, pid = rec.ppid, rec.pid
         key = (pid, rec.start_ns // NS_PER_TICK)
         by_pid = self._by_pid
@@ -268,6 +269,9 @@ class ProcessTable:
             if parent.trace_ctx is not None:
                 rec.trace_ctx = _child_trace(parent.trace_ctx)
         rec.tree_root = root
+        if rec.execs_folded:  # what ``_exec`` would have set: the last exec's image
+            last = rec.execs_folded[-1]
+            exe, argv, rec.argv_truncated = last.exe, last.argv, last.argv_truncated
         rec.exe, rec.argv = exe, argv
         self._remember_exit(key, (rec.start_ns, rec.parent_start_ns, ppid, rec.comm, exe, argv,
                                   rec.cgroup_path, container, root))

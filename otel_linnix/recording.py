@@ -27,6 +27,7 @@ from otel_linnix.records import (
     ProcessSample,
     ProcessStart,
     Record,
+    unfolded,
 )
 
 FORMAT = "otel-linnix-replay"
@@ -42,7 +43,12 @@ _TAGS: dict[type, str] = {
     Alert: "alert",
 }
 _TYPES = {tag: cls for cls, tag in _TAGS.items()}
-_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _TAGS}
+#: How the receiver carried a record, not what happened: a recording holds records unfolded.
+_CARRIAGE = {"fork_folded", "execs_folded", "fork_comm"}
+#: Fields earlier versions wrote, still read: a recording made then replays as it did.
+_WRITTEN_BEFORE: dict[type, set[str]] = {ProcessExit: {"fork_folded"}}
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls) if f.name not in _CARRIAGE)
+           for cls in _TAGS}
 
 
 class RecordingError(ValueError):
@@ -70,7 +76,7 @@ def decode(obj: dict[str, Any]) -> Record:
     if cls is None:
         raise RecordingError(f"unknown record type {tag!r}")
     kwargs = {k: v for k, v in obj.items() if k != "t"}
-    unknown = set(kwargs) - set(_FIELDS[cls])
+    unknown = set(kwargs) - set(_FIELDS[cls]) - _WRITTEN_BEFORE.get(cls, set())
     if unknown:
         raise RecordingError(f"unknown field(s) for {tag}: {', '.join(sorted(unknown))}")
     if "argv" in kwargs:
@@ -91,7 +97,7 @@ class Writer:
         self._stream.write(json.dumps(header(host)) + "\n")
 
     def write(self, records) -> None:
-        self._stream.write("".join(encode(r) + "\n" for r in records))
+        self._stream.write("".join(encode(r) + "\n" for r in unfolded(records)))
 
     def flush(self) -> None:
         self._stream.flush()

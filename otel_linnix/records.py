@@ -13,7 +13,7 @@ tick makes a process seeded from /proc and the same process seen by eBPF compare
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: Nanoseconds per USER_HZ clock tick; the kernel ABI fixes USER_HZ at 100 on Linux.
@@ -114,6 +114,13 @@ class ProcessExit:
     #: counts this exit as one too (``fork_of``). How the record travelled, not what happened:
     #: not part of its identity.
     fork_folded: bool = field(default=False, compare=False)
+    #: The execs of a ``fork_folded`` lifetime that came in the same read and that nothing
+    #: else needed as records of their own (none carried a TRACEPARENT): this exit stands for
+    #: them too, in order, after its fork. Whoever counts or shows execs takes them from here.
+    execs_folded: tuple[ProcessExec, ...] = field(default=(), compare=False)
+    #: The name at fork when ``execs_folded`` changed it ("" when ``comm`` was the name at fork
+    #: too): what the fork this exit stands for is named (``fork_of``).
+    fork_comm: str = field(default="", compare=False)
     #: The process tree's root (one tree → one trace), stamped by the process table at exit:
     #: derived state, so not part of a record's identity (a replayed record equals its source).
     tree_root: ProcessKey = field(default=(0, 0), compare=False)
@@ -291,7 +298,36 @@ SEVERITIES = ("info", "warning", "critical")
 def fork_of(rec: ProcessExit) -> ProcessStart:
     """The fork a folded exit stands for (``ProcessExit.fork_folded``), as its own record."""
     return ProcessStart(rec.pid, rec.ppid, rec.start_ns, rec.parent_start_ns, rec.uid, rec.gid,
-                        rec.comm, rec.cgroup_id, rec.cgroup_path)
+                        rec.fork_comm or rec.comm, rec.cgroup_id, rec.cgroup_path)
+
+
+def fork_comm(rec: ProcessStart | ProcessExit) -> str:
+    """The name a fork, or the folded exit standing for it, had at fork time."""
+    return rec.comm if type(rec) is ProcessStart else (rec.fork_comm or rec.comm)
+
+
+def unfolded(records: list[Record]) -> list[Record]:
+    """``records`` with each folded exit's fork and execs records of their own again, just
+    before a copy of it that stands for itself alone: for a batch merged with others by event
+    time (the forks and execs then sort into their place), and for a recording, which holds
+    what happened, not how the receiver carried it."""
+    out: list[Record] = []
+    for rec in records:
+        if type(rec) is ProcessExit and rec.fork_folded:
+            *before, _ = standing_for(rec)
+            out += before
+            out.append(replace(rec, fork_folded=False, execs_folded=(), fork_comm=""))
+        else:
+            out.append(rec)
+    return out
+
+
+def standing_for(rec: Record) -> tuple[Record, ...]:
+    """The records an exit stands for, as they happened: its fork and execs when folded
+    (``fork_folded``, ``execs_folded``), then itself; any other record alone."""
+    if type(rec) is not ProcessExit or not rec.fork_folded:
+        return (rec,)
+    return (fork_of(rec), *rec.execs_folded, rec)
 
 
 def time_slices(records: list[Record], span_ns: int) -> list[list[Record]]:

@@ -121,9 +121,9 @@ def test_exited_lifetimes_are_recalled_as_they_were_at_exit_within_the_bound():
 
 
 def _busy_batch() -> list:
-    """Lifetimes that start and end in one batch, mixed with every kind the fold must leave to
-    the live path: an exec, a child of its own, a reused pid, an unknown parent, another cgroup,
-    and a parent inside an application's trace."""
+    """Lifetimes that start and end in one batch, some exec'ing on the way, mixed with every
+    kind the fold must leave to the live path: a child of its own, a reused pid, an unknown
+    parent, another cgroup, and a parent inside an application's trace."""
     tree = ProcessTreeBuilder()
     shell = tree.spawn(1, comm="bash", exe="/bin/bash", argv=("bash",), cgroup_path="/a")
     for i in range(60):
@@ -152,6 +152,7 @@ def test_exits_standing_for_their_forks_join_and_are_remembered_as_one_at_a_time
     one_at_a_time = copy.deepcopy(batch)
     batch = fold_brief(batch)
     assert sum(type(r) is ProcessExit and r.fork_folded for r in batch) >= 30
+    assert sum(type(r) is ProcessExit and len(r.execs_folded) == 1 for r in batch) >= 10
     folded, unfolded = ProcessTable(), ProcessTable()
     folded.ingest(batch, lambda rec: "/from-proc")
     for rec in one_at_a_time:

@@ -1,8 +1,10 @@
+import io
 import json
 
 from otel_linnix import recording
 from otel_linnix.records import NS_PER_TICK, ProcessStart, process_key, record_time, time_slices
-from otel_linnix.testing import ProcessTreeBuilder, random_tree
+from otel_linnix.testing import ProcessTreeBuilder, random_tree, test_context
+from otel_linnix.testing.builders import fold_brief
 
 
 def test_process_key_matches_proc_tick_resolution():
@@ -46,3 +48,24 @@ def test_time_slices_cut_a_drain_by_record_time_keeping_every_record_once_in_ord
     short = records[:6]
     assert time_slices(short, 50_000_000)[0] is short  # one slice: the list itself
     assert time_slices([], 50_000_000) == [[]]
+
+
+def test_a_recording_holds_folded_lifetimes_as_the_records_they_stand_for():
+    """A recording says what happened, not how the receiver carried it: an exit standing for
+    its fork and execs is written as them and itself, and one written by an earlier version
+    (with ``fork_folded``) is still read."""
+    tree = ProcessTreeBuilder()
+    shell = tree.spawn(1, comm="sh", exe="/bin/sh")
+    for i in range(4):
+        tree.exit(tree.spawn(shell, comm="sh", exe="/bin/true" if i % 2 else ""))
+    plain = tree.records()
+    folded = fold_brief(plain)
+    assert len(folded) < len(plain)
+    out = io.StringIO()
+    recording.Writer(out, test_context().host).write(folded)
+    back = list(recording.read(io.StringIO(out.getvalue()))[1])
+    assert [(type(r), r) for r in back] == [(type(r), r) for r in plain]
+    assert not any(getattr(r, "fork_folded", False) for r in back)
+    assert folded[-1].fork_folded  # the batch the receiver handed on is left as it was
+    earlier = {**json.loads(recording.encode(plain[-1])), "fork_folded": True}
+    assert recording.decode(earlier).fork_folded

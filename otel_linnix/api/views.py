@@ -7,7 +7,14 @@ from dataclasses import asdict
 
 from otel_linnix.host import HostInfo
 from otel_linnix.proctable import Process
-from otel_linnix.records import Alert, ProcessExec, ProcessExit, ProcessStart, Record
+from otel_linnix.records import (
+    Alert,
+    ProcessExec,
+    ProcessExit,
+    ProcessStart,
+    Record,
+    standing_for,
+)
 
 SORT_KEYS = {
     "cpu": lambda p: -(p.last_sample.cpu_user_ns + p.last_sample.cpu_system_ns) if p.last_sample else 0,
@@ -47,13 +54,11 @@ def alert(a: Alert, host: HostInfo) -> dict:
 
 def events(rec: Record, host: HostInfo) -> tuple[dict, ...]:
     """The process events a record is for /stream: none for records the stream does not
-    carry, two for an exit that stands for its fork too (``ProcessExit.fork_folded``)."""
-    data = event(rec, host)
-    if data is None:
-        return ()
+    carry, its fork's and execs' too for an exit that stands for them (``standing_for``)."""
     if type(rec) is ProcessExit and rec.fork_folded:
-        return _fork(rec, host), data
-    return (data,)
+        return tuple(e for r in standing_for(rec) if (e := event(r, host)) is not None)
+    data = event(rec, host)
+    return () if data is None else (data,)
 
 
 def _fork(rec: ProcessStart | ProcessExit, host: HostInfo) -> dict:

@@ -19,15 +19,18 @@ class HostTotals:
         self._counters = {kind: telemetry.counter(name, desc)
                           for kind, (name, desc) in NAMES.items()}
 
-    def count(self, records: list[Record], folded_forks: int | None = None) -> None:
+    def count(self, records: list[Record], folded_forks: int | None = None,
+              folded_execs: int | None = None) -> None:
         """Per batch, not per record: a counter update takes a lock. An exit that stands for
-        its fork too (``fork_folded``) counts as both; a caller that knows how many there are
-        says so (``folded_forks``), sparing a pass over the exits."""
+        its fork and execs too (``fork_folded``, ``execs_folded``) counts as them all; a
+        caller that knows how many there are says so, sparing a pass over the exits."""
         kinds = Counter(map(type, records))
-        if folded_forks is None:
-            folded_forks = sum(1 for rec in records
-                               if type(rec) is ProcessExit and rec.fork_folded)
+        if folded_forks is None or folded_execs is None:
+            folded = [rec for rec in records if type(rec) is ProcessExit and rec.fork_folded]
+            folded_forks = len(folded)
+            folded_execs = sum(len(rec.execs_folded) for rec in folded)
         kinds[ProcessStart] += folded_forks
+        kinds[ProcessExec] += folded_execs
         for kind, counter in self._counters.items():
             if kinds[kind]:
                 counter.add(kinds[kind])

@@ -116,12 +116,26 @@ def sample(pid: int, start_ns: int, ts_ns: int, cpu_ns: int = 0, rss: int = 0, f
 def fold_brief(records: list[Record]) -> list[Record]:
     """``records`` as the receiver's decoder folds one read of the ring buffer (test_decode
     checks the decoder itself): each lifetime that starts and ends in them and that no other
-    record names (an exec, a child) is its exit alone, marked ``fork_folded``. Unlike the
-    decoder it does not look for the parent's exec or exit inside a child's lifetime: use it on
-    records without those (``storm``'s children, the table tests' batch)."""
+    record names (a child, an exec with a TRACEPARENT) is its exit alone, marked
+    ``fork_folded``, holding its execs (``execs_folded``) when the last one named it as it
+    ended. Unlike the decoder it does not look for the parent's exec or exit inside a child's
+    lifetime: use it on records without those (``storm``'s children, the table tests' batch)."""
     named = {r.ppid for r in records if type(r) is ProcessStart}
-    named.update(r.pid for r in records if type(r) is ProcessExec)
-    begun = {r.key for r in records if type(r) is ProcessStart and r.pid not in named}
-    brief = begun.intersection(r.key for r in records if type(r) is ProcessExit)
-    return [replace(r, fork_folded=True) if type(r) is ProcessExit and r.key in brief else r
-            for r in records if not (type(r) is ProcessStart and r.key in brief)]
+    named.update(r.pid for r in records if type(r) is ProcessExec and r.traceparent)
+    forks = {r.key: r for r in records if type(r) is ProcessStart and r.pid not in named}
+    execs: dict = {}
+    for rec in records:
+        if type(rec) is ProcessExec and rec.key in forks:
+            execs.setdefault(rec.key, []).append(rec)
+    brief = {r.key for r in records if type(r) is ProcessExit and r.key in forks
+             and (r.key not in execs or execs[r.key][-1].comm == r.comm)}
+    out: list[Record] = []
+    for rec in records:
+        if type(rec) is ProcessExit and rec.key in brief:
+            at_fork = forks[rec.key].comm
+            rec = replace(rec, fork_folded=True, execs_folded=tuple(execs.get(rec.key, ())),
+                          fork_comm=at_fork if at_fork != rec.comm else "")
+        elif type(rec) in (ProcessStart, ProcessExec) and rec.key in brief:
+            continue
+        out.append(rec)
+    return out

@@ -4,7 +4,6 @@ import json
 import socket
 import threading
 import time
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -12,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from otel_linnix.records import Alert, AlertSubject, ProcessExit
 from otel_linnix.testing import ProcessTreeBuilder, random_tree
+from otel_linnix.testing.builders import fold_brief
 from otel_linnix.testing.telemetry_checks import wait
 
 
@@ -147,21 +147,23 @@ def test_last_event_id_resumes(make_api):
     assert [e["pid"] for e in out] == [r.pid for r in recs[10:]]
 
 
-def test_an_exit_standing_for_its_fork_streams_as_a_fork_and_an_exit(make_api):
+def test_an_exit_standing_for_its_fork_and_execs_streams_as_them_and_an_exit(make_api):
     """What a client reads is the same whether the receiver folded a brief lifetime's fork
-    into its exit or not."""
+    (and execs) into its exit or not."""
     api, ctx, url = make_api()
     tree = ProcessTreeBuilder()
-    for _ in range(3):
+    for _ in range(2):
         tree.exit(tree.spawn(1, comm="brief"))
+    tree.exit(tree.spawn(1, comm="sh", exe="/usr/bin/cc", argv=("cc", "-c", "x.c")))
     plain = tree.records()
-    folded = [replace(r, fork_folded=True) for r in plain if type(r) is ProcessExit]
+    folded = fold_brief(plain)
+    assert len(folded) == 3 and all(type(r) is ProcessExit for r in folded)
     ctx.bus.publish(plain)
     ctx.bus.publish(folded)
     ctx.bus.publish(plain)  # more to read: too few events from the folded ones fails, not hangs
     out: list[dict] = []
     _sse_events(f"{url}/stream", 2 * len(plain), out, headers={"Last-Event-ID": "0"})
-    assert [e["type"] for e in out[:len(plain)]] == ["fork", "exit"] * 3
+    assert [e["type"] for e in out[:len(plain)]] == ["fork", "exit"] * 2 + ["fork", "exec", "exit"]
     assert out[len(plain):] == out[:len(plain)]
 
 

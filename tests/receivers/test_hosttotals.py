@@ -1,30 +1,31 @@
-"""The host's fork / exec / exit totals count an exit that stands for its fork as both."""
+"""The host's fork / exec / exit totals count an exit that stands for its fork and execs as
+them all."""
 
-from dataclasses import replace
 
 from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.telemetry import Telemetry
 from otel_linnix.testing import ProcessTreeBuilder
+from otel_linnix.testing.builders import fold_brief
 
 
-def _totals(records, folded=None) -> dict[str, float]:
+def _totals(records, forks=None, execs=None) -> dict[str, float]:
     telemetry = Telemetry()
-    HostTotals(telemetry).count(records, folded)
+    HostTotals(telemetry).count(records, forks, execs)
     return {name: telemetry.get(name).value() for name in
             ("otel_linnix.process.forks", "otel_linnix.process.execs",
              "otel_linnix.process.exits")}
 
 
-def test_folded_forks_are_counted_whether_or_not_the_caller_says_how_many():
+def test_folded_forks_and_execs_are_counted_whether_or_not_the_caller_says_how_many():
     tree = ProcessTreeBuilder()
     shell = tree.spawn(1, comm="sh", exe="/bin/sh")
-    for _ in range(5):
-        tree.exit(tree.spawn(shell, comm="sh"))
+    for i in range(5):
+        tree.exit(tree.spawn(shell, comm="sh", exe="/bin/true" if i % 2 else ""))
     plain = tree.records()
-    folded = [r for r in plain if r.pid == shell] + [
-        replace(r, fork_folded=True) for r in plain if r.pid != shell and hasattr(r, "exit_ns")]
-    expected = {"otel_linnix.process.forks": 6, "otel_linnix.process.execs": 1,
+    folded = fold_brief(plain)
+    assert len(folded) == 2 + 5
+    expected = {"otel_linnix.process.forks": 6, "otel_linnix.process.execs": 3,
                 "otel_linnix.process.exits": 5}
     assert _totals(plain) == expected
     assert _totals(folded) == expected
-    assert _totals(folded, 5) == expected
+    assert _totals(folded, 5, 2) == expected

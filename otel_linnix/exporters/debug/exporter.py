@@ -24,7 +24,7 @@ from otel_linnix.records import (
     ProcessSample,
     ProcessStart,
     Record,
-    fork_of,
+    standing_for,
 )
 
 _STOP = object()
@@ -88,17 +88,19 @@ class DebugExporter(Exporter):
             with self._counts_lock:
                 for rec in records:
                     self._counts[(signal.value, type(rec).__name__)] += 1
-                    if type(rec) is ProcessExit and rec.fork_folded:  # its fork, too
+                    if type(rec) is ProcessExit and rec.fork_folded:  # its fork and execs, too
                         self._counts[(signal.value, ProcessStart.__name__)] += 1
+                        if rec.execs_folded:
+                            self._counts[(signal.value, ProcessExec.__name__)] += \
+                                len(rec.execs_folded)
             if signal is Signal.LOGS:  # alerts are logs: print them once, not per pipeline
                 for rec in records:
                     if type(rec) is Alert:
                         self._put(rec)
         else:
             for rec in records:
-                if type(rec) is ProcessExit and rec.fork_folded:  # its fork's line, too
-                    self._put(fork_of(rec))
-                self._put(rec)
+                for one in standing_for(rec):  # a folded exit's fork and exec lines, too
+                    self._put(one)
 
     def _put(self, rec: Record) -> None:
         try:

@@ -86,7 +86,8 @@ class RequestBuilder:
         self._scope_field = wire.delimited(_SCOPE, self._scope_bytes)
         self._samples = SampleEncoder()
         self._exec_logs, self._exit_logs = exec_logs, exit_logs
-        logged = {Alert} | ({ProcessExec} if exec_logs else set()) | \
+        # an exit may stand for execs (``ProcessExit.execs_folded``): exec logs need exits too
+        logged = {Alert} | ({ProcessExec, ProcessExit} if exec_logs else set()) | \
             ({ProcessExit} if exit_logs else set())
         self._mapped: dict[Signal, frozenset[type]] = {
             Signal.TRACES: frozenset({ProcessExit, ProcessRunning, ProcessExec, Alert}),
@@ -186,7 +187,15 @@ class RequestBuilder:
                 key = process_key(rec.subject.pid, rec.subject.start_ns)
                 groups.setdefault((rec.subject.container_id, rec.subject.pod_uid), []).append(
                     alert_log(rec, host, self.spans.trace_of(key)))
-            elif (kind is ProcessExec and self._exec_logs) or (kind is ProcessExit and self._exit_logs):
+            elif kind is ProcessExit:
+                # the execs it stands for (in the workload it ended in), then itself
+                logs = [process_log(e, host) for e in rec.execs_folded] if self._exec_logs \
+                    else []
+                if self._exit_logs:
+                    logs.append(process_log(rec, host))
+                if logs:
+                    groups.setdefault(workload_of(rec.cgroup_path), []).extend(logs)
+            elif kind is ProcessExec and self._exec_logs:
                 groups.setdefault(self._workload_of_process(rec), []).append(
                     process_log(rec, host))
         if not groups:
@@ -196,10 +205,7 @@ class RequestBuilder:
                          scope_logs=[ScopeLogs(scope=self._scope, log_records=logs)])
             for workload, logs in groups.items()])
 
-    def _workload_of_process(self, rec) -> Workload:
-        """An exit record carries its cgroup; an exec's is the table's (the process is live)."""
-        path = getattr(rec, "cgroup_path", None)
-        if path is None:
-            proc = self._ctx.process_table.get_key(rec.key)
-            path = proc.cgroup_path if proc is not None else ""
-        return workload_of(path)
+    def _workload_of_process(self, rec: ProcessExec) -> Workload:
+        """An exec's workload is the table's (the process is live)."""
+        proc = self._ctx.process_table.get_key(rec.key)
+        return workload_of(proc.cgroup_path if proc is not None else "")

@@ -119,14 +119,7 @@ class SpanMapper:
     def _other(self, kind: type, rec: Any) -> None:
         """Records that become events of a span still to come."""
         if kind is ProcessExec and self._exec_events:
-            # the span's own attributes carry the last exe and argv; the event marks when
-            parts = self._exec_parts.get(rec.exe)
-            if parts is None:
-                if len(self._exec_parts) >= _MAX_EXEC_PARTS:
-                    self._exec_parts.clear()
-                parts = self._exec_parts[rec.exe] = wire.event_parts(
-                    "exec", {P.PROCESS_EXECUTABLE_PATH: rec.exe})
-            self._add_event(rec.key, wire.timed_event(self._host.wall_ns(rec.ts_ns), parts))
+            self._add_event(rec.key, self._exec_event(rec))
         elif kind is Alert and rec.subject.pid and self._span_to_come(rec.subject):
             self._event(process_key(rec.subject.pid, rec.subject.start_ns), "alert",
                         rec.last_seen_ns, {"otel_linnix.alert.rule": rec.rule,
@@ -134,6 +127,16 @@ class SpanMapper:
                                            "otel_linnix.alert.state": rec.state,
                                            "otel_linnix.alert.message": rec.message,
                                            **culprit_attributes(rec.subject)})
+
+    def _exec_event(self, rec: ProcessExec) -> bytes:
+        """The span's own attributes carry the last exe and argv; an exec event marks when."""
+        parts = self._exec_parts.get(rec.exe)
+        if parts is None:
+            if len(self._exec_parts) >= _MAX_EXEC_PARTS:
+                self._exec_parts.clear()
+            parts = self._exec_parts[rec.exe] = wire.event_parts(
+                "exec", {P.PROCESS_EXECUTABLE_PATH: rec.exe})
+        return wire.timed_event(self._host.wall_ns(rec.ts_ns), parts)
 
     def trace_of(self, key: ProcessKey) -> bytes | None:
         return trace_id_of(self._table, self._host.boot_id, key)
@@ -186,6 +189,9 @@ class SpanMapper:
         events = None
         if self._events:
             events = self._events.get(key) if unfinished else self._events.pop(key, None)
+        if rec.execs_folded and self._exec_events:  # its exec records, in the order they came
+            execs = rec.execs_folded[:self._max_events]
+            events = [*map(self._exec_event, execs), *(events or ())][:self._max_events]
         if unfinished or rec.oom_killed or rec.trace_ctx is not None or rec.tree_root == (0, 0):
             name, attrs, status, parent, trace = self._parts(rec, key, unfinished)
         else:  # the common case: what siblings share is looked up once per run of them

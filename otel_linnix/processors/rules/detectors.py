@@ -22,6 +22,7 @@ from otel_linnix.records import (
     ProcessKey,
     ProcessSample,
     ProcessStart,
+    fork_comm,
     process_key,
 )
 
@@ -91,7 +92,7 @@ def times_by_parent(records: list, times: list[int]) -> dict[tuple[int, int], li
 
 def _child_comm(records: list, ppid: int) -> str:
     """A fork's comm is its parent's at fork time: the name to scope by when the parent is gone."""
-    return next((rec.comm for rec in records if rec.ppid == ppid), "")
+    return next((fork_comm(rec) for rec in records if rec.ppid == ppid), "")
 
 
 def subject_of(table: ProcessTable, pid: int, start_ns: int = 0) -> AlertSubject:
@@ -122,7 +123,7 @@ class _Capped(OrderedDict):
 class Forks:
     """What a detector that counts forks wants instead of ``ProcessStart``: every fork of a
     batch in time order, the exits that stand for their forks (``ProcessExit.fork_folded``,
-    with the same pid, parent, start, comm and uid) among them."""
+    with the same pid, parent, start and uid; the name at fork is ``fork_comm``) among them."""
 
 
 def forks_of(starts: list[ProcessStart] | None, exits: list[ProcessExit] | None) -> list:

@@ -26,7 +26,7 @@ from otel_linnix.processors.rules.trend import (
     slope,
     sustained_rise,
 )
-from otel_linnix.records import AlertSubject, ProcessExit, ProcessKey, ProcessStart
+from otel_linnix.records import AlertSubject, ProcessExit, ProcessKey, ProcessStart, fork_comm
 
 #: Limited cgroups are looked up again this often, and sooner when the host forks hard.
 RESCAN_NS = 10 * NS
@@ -151,7 +151,7 @@ class ForkStorm(Detector):
 
     def observe_many(self, records):
         if not self.scope.everything:
-            records = [r for r in records if self._admits_proc(r.pid, r.comm, r.uid)]
+            records = [r for r in records if self._admits_proc(r.pid, fork_comm(r), r.uid)]
         if not records:
             return
         self._new += len(records)

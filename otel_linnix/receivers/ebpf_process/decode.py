@@ -23,7 +23,13 @@ from otel_linnix.receivers.ebpf_process.contract import (
     MEMCG_NAME_LEN,
     OOM,
 )
-from otel_linnix.records import OomKill, ProcessExec, ProcessExit, ProcessStart, Record, fork_of
+from otel_linnix.records import (
+    OomKill,
+    ProcessExec,
+    ProcessExit,
+    ProcessStart,
+    Record,
+)
 from otel_linnix.redact import bound_argv, redact_argv
 
 _TYPE = struct.Struct("<I")
@@ -47,19 +53,6 @@ def event_ns(rec: Record) -> int:
     if kind is ProcessStart:
         return rec.start_ns  # type: ignore[attr-defined]
     return rec.ts_ns  # type: ignore[attr-defined]  # exec, OOM kill
-
-
-def unfold(records: list[Record]) -> list[Record]:
-    """``records`` with each folded exit's fork a record of its own again, just before it: for
-    a batch merged with others by ``event_ns``, where something may name the lifetime after all
-    (the forks then sort into their place)."""
-    out: list[Record] = []
-    for rec in records:
-        if type(rec) is ProcessExit and rec.fork_folded:
-            rec.fork_folded = False
-            out.append(fork_of(rec))
-        out.append(rec)
-    return out
 
 
 def decode_exit_code(raw: int) -> tuple[int, int, bool]:
@@ -92,8 +85,8 @@ class Decoder:
         self._handlers: dict[int, Callable[[Any], Record]] = {EVENT_EXEC: self._exec,
                                                                EVENT_OOM: self._oom}
         self.unknown = 0
-        #: Forks the last ``decode`` folded into their exits.
-        self.folded = 0
+        #: Forks and execs the last ``decode`` folded into their exits.
+        self.folded = self.folded_execs = 0
         #: OOM kill records decoded since the receiver last took them (rare: the receiver
         #: joins cgroup facts into them without a pass over every batch).
         self.ooms: list[OomKill] = []
@@ -108,17 +101,20 @@ class Decoder:
         keeps a reference to them), in their order.
 
         With ``fold``, a lifetime whose fork and exit are both in ``raws``, and that nothing
-        in between names (an exec or OOM kill of it, a child of it, an exec, exit or OOM kill
-        of its parent: what the table would need a live entry for), is its exit alone, marked
-        ``fork_folded``: most of a fork storm, at half the records downstream. The fork's
-        fields are kept as a tuple until its exit decides, so a folded one is never built.
+        in between names (an OOM kill of it, a child of it, an exec, exit or OOM kill of its
+        parent: what the table would need a live entry for), is its exit alone, marked
+        ``fork_folded``: most of a fork storm, at half the records downstream. Its own execs
+        in between go into that exit too (``execs_folded``): a build's compiler runs, fork +
+        exec + exit, are one record instead of three. The fork's fields are kept as a tuple
+        until its exit decides, so a folded one is never built.
         """
         out: list[Any] = []
         append, handlers, comms = out.append, self._handlers, self._comms
         unpack_fork, unpack_exit = FORK.unpack_from, EXIT.unpack_from
         pending: dict[int, int] = {}  # pid → where in ``out`` its fork waits (raw fields)
+        held: dict[int, list[int]] = {}  # pid → where its execs are, while its fork waits
         touched: dict[int, int] = {}  # pid → where in ``out`` its last exec / exit / OOM is
-        folded = 0
+        folded = folded_execs = 0
         for raw in raws:
             kind = raw[0] if len(raw) >= 4 and not raw[1] | raw[2] | raw[3] else -1
             try:
@@ -127,31 +123,48 @@ class Decoder:
                      threads, execs, fork_seen, oom_killed, comm) = unpack_exit(raw)
                     at = pending.pop(pid, -1) if pending else -1
                     brief = False
+                    name = comms.get(comm)  # ``_comm`` inlined: the hot path of every lifetime
+                    if name is None:
+                        name = self._comm(comm)
+                    execs_at = held.pop(pid, None) if held else None
                     if at >= 0:
                         fork = out[at]  # the same lifetime, as it was at fork, parent untouched
-                        brief = (fork[6] == start and fork[9] == comm and fork[2] == ppid
-                                 and fork[7] == pstart and fork[3] == uid and fork[4] == gid
-                                 and fork[8] == cgid and touched.get(ppid, -1) < at)
+                        brief = (fork[6] == start and fork[2] == ppid and fork[7] == pstart
+                                 and fork[3] == uid and fork[4] == gid and fork[8] == cgid
+                                 and touched.get(ppid, -1) < at
+                                 and (fork[9] == comm if execs_at is None
+                                      else out[execs_at[-1]].comm == name))
                         out[at] = None if brief else self._start(fork)
                         folded += brief
                     if fold:
                         touched[pid] = len(out)
-                    name = comms.get(comm)  # ``_comm`` inlined: the hot path of every lifetime
                     signal = code & 0x7F
                     # positional, in ProcessExit's field order (test_contract checks them)
-                    append(ProcessExit(pid, ppid, start, pstart, exit_ns, uid, gid,
-                                       self._comm(comm) if name is None else name, "", (),
-                                       False, (code >> 8) & 0xFF if signal == 0 else 0, signal,
-                                       bool(code & 0x80), cgid, "", execs, threads, utime, stime,
-                                       bool(fork_seen), bool(oom_killed), brief))
+                    ended = ProcessExit(pid, ppid, start, pstart, exit_ns, uid, gid, name, "", (),
+                                        False, (code >> 8) & 0xFF if signal == 0 else 0, signal,
+                                        bool(code & 0x80), cgid, "", execs, threads, utime,
+                                        stime, bool(fork_seen), bool(oom_killed), brief)
+                    if brief and execs_at is not None:
+                        if len(execs_at) == 1:  # the common case, spelled out
+                            i = execs_at[0]
+                            ended.execs_folded, out[i] = (out[i],), None
+                        else:
+                            ended.execs_folded = tuple(out[i] for i in execs_at)
+                            for i in execs_at:
+                                out[i] = None
+                        fork_name = self._comm(fork[9])
+                        if fork_name != name:
+                            ended.fork_comm = fork_name
+                        folded_execs += len(execs_at)
+                    append(ended)
                 elif kind == EVENT_FORK:
                     fields = unpack_fork(raw)
                     if not fold:
                         append(self._start(fields))
                         continue
                     if pending:  # a parent that forks is named: it keeps its fork record
-                        self._keep(out, pending, fields[2])
-                        self._keep(out, pending, fields[1])  # pid reuse: an exit was missed
+                        self._keep(out, pending, held, fields[2])
+                        self._keep(out, pending, held, fields[1])  # pid reuse: a missed exit
                     pending[fields[1]] = len(out)
                     append(fields)
                 else:
@@ -161,22 +174,35 @@ class Decoder:
                         continue
                     rec = handler(raw)
                     if fold:
-                        if pending:
-                            self._keep(out, pending, rec.pid)
+                        at = pending.get(rec.pid, -1) if pending else -1
+                        if at >= 0 and kind == EVENT_EXEC and not rec.traceparent \
+                                and out[at][6] == rec.start_ns:
+                            # held for its exit to take; one with a TRACEPARENT, which the
+                            # receiver checks and the table reads, makes its fork a record
+                            execs_at = held.get(rec.pid)
+                            if execs_at is None:
+                                held[rec.pid] = [len(out)]
+                            else:
+                                execs_at.append(len(out))
+                        elif at >= 0:  # anything else that names the lifetime keeps its fork
+                            self._keep(out, pending, held, rec.pid)
                         touched[rec.pid] = len(out)
                     append(rec)
             except struct.error:  # shorter than its type's layout: counted, never fatal
                 self.unknown += 1
         for at in pending.values():
             out[at] = self._start(out[at])
-        self.folded = folded
+        self.folded, self.folded_execs = folded, folded_execs
         return [rec for rec in out if rec is not None] if folded else out
 
-    def _keep(self, out: list, pending: dict[int, int], pid: int) -> None:
-        """``pid``'s waiting fork, if any, becomes a record: something named the lifetime."""
+    def _keep(self, out: list, pending: dict[int, int], held: dict[int, list[int]],
+              pid: int) -> None:
+        """``pid``'s waiting fork, if any, becomes a record: something named the lifetime (its
+        held execs stay records where they are)."""
         at = pending.pop(pid, -1)
         if at >= 0:
             out[at] = self._start(out[at])
+            held.pop(pid, None)
 
     def _comm(self, raw: bytes) -> str:
         found = self._comms.get(raw)

@@ -17,7 +17,7 @@ from otel_linnix.config.types import parse_duration
 from otel_linnix.host import boot_ns_now
 from otel_linnix.receivers import running
 from otel_linnix.receivers.ebpf_process.cgroups import CgroupPaths
-from otel_linnix.receivers.ebpf_process.decode import Decoder, event_ns, unfold
+from otel_linnix.receivers.ebpf_process.decode import Decoder, event_ns
 from otel_linnix.receivers.ebpf_process.kernelstats import KernelStats
 from otel_linnix.receivers.ebpf_process.loader import Probe
 from otel_linnix.receivers.ebpf_process.sampler import Sampler
@@ -30,6 +30,7 @@ from otel_linnix.records import (
     ProcessStart,
     Record,
     time_slices,
+    unfolded,
 )
 from otel_linnix.statedir import default_state_dir
 from otel_linnix.tracecontext import clean_tracestate, parse_traceparent
@@ -155,12 +156,13 @@ class EbpfProcessReceiver(Receiver):
 
     def _drain(self) -> None:
         records = self._probe.consume(self._decode_folding)
-        folded = self._decoder.folded
+        folded: tuple[int, int] | tuple[None, None] = (self._decoder.folded,
+                                                       self._decoder.folded_execs)
         rescued = self._probe.consume_rescued(self._decoder.decode)
         if rescued:  # rare: into the batch in the order the events happened, nothing folded
-            records, folded = sorted(unfold(records) + rescued, key=event_ns), 0
+            records, folded = sorted(unfolded(records) + rescued, key=event_ns), (0, 0)
         for part in time_slices(records, PUBLISH_SLICE_NS) if records else ():
-            self._publish(part, folded if part is records else None)
+            self._publish(part, *(folded if part is records else (None, None)))
         now = time.monotonic()
         if now >= self._next_lost_check:  # two bpf(2) calls: once a second is plenty
             self._next_lost_check = now + 1.0
@@ -169,7 +171,8 @@ class EbpfProcessReceiver(Receiver):
     def _decode_folding(self, raws: list[memoryview]) -> list[Record]:
         return self._decoder.decode(raws, fold=True)
 
-    def _publish(self, records: list[Record], folded_forks: int | None = None) -> None:
+    def _publish(self, records: list[Record], folded_forks: int | None = None,
+                 folded_execs: int | None = None) -> None:
         """Into the table (which joins what it knows into each record), then downstream."""
         table = self._ctx.process_table
         if self._decoder.traceparents:  # the decoder notes them: no pass over every batch
@@ -184,10 +187,13 @@ class EbpfProcessReceiver(Receiver):
             stat = procfs.read_stat(pid)
             if stat is not None:
                 table.set_parent(pid, stat.ppid)
-        self._totals.count(records, folded_forks)
+        self._totals.count(records, folded_forks, folded_execs)
         out = records
         if not self._config["exec_events"]:  # the table still learnt exe/argv from them
             out = [r for r in out if type(r) is not ProcessExec]
+            for ended in out:
+                if type(ended) is ProcessExit and ended.execs_folded:
+                    ended.execs_folded = ()
         if self._prefix:
             out = [r for r in out if self._in_scope(r)]
             # the table (and so /processes, /graph) holds only the watched cgroup's processes

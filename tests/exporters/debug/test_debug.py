@@ -2,7 +2,6 @@
 
 import io
 import logging
-from dataclasses import replace
 
 from otel_linnix.component import CreateSettings, Signal
 from otel_linnix.config.schema import deep_merge
@@ -10,6 +9,7 @@ from otel_linnix.exporters.debug import FACTORY
 from otel_linnix.exporters.debug.exporter import describe
 from otel_linnix.records import Alert, AlertSubject, ProcessExit
 from otel_linnix.testing import ProcessTreeBuilder, random_tree
+from otel_linnix.testing.builders import fold_brief
 
 
 def make(ctx, **config):
@@ -59,11 +59,12 @@ def test_exit_line_says_how_it_ended():
                              "argv='sh -c kill -9 $$'")
 
 
-def test_an_exit_standing_for_its_fork_prints_both_lines_and_counts_both(ctx):
+def test_an_exit_standing_for_its_fork_and_exec_prints_their_lines_and_counts_them(ctx):
     tree = ProcessTreeBuilder()
-    tree.exit(tree.spawn(1, comm="brief"))
+    tree.exit(tree.spawn(1, comm="brief", exe="/bin/true"))
     plain = tree.records()
-    folded = [replace(plain[1], fork_folded=True)]
+    folded = fold_brief(plain)
+    assert len(folded) == 1 and folded[0].execs_folded
     out = {}
     for name, records in (("plain", plain), ("folded", folded)):
         for verbosity in ("normal", "basic"):
@@ -76,3 +77,4 @@ def test_an_exit_standing_for_its_fork_prints_both_lines_and_counts_both(ctx):
     assert out["folded", "normal"].startswith("fork ")
     assert out["folded", "basic"] == out["plain", "basic"]
     assert "traces:ProcessStart=1" in out["plain", "basic"]
+    assert "traces:ProcessExec=1" in out["plain", "basic"]

@@ -12,6 +12,7 @@ from otel_linnix.exporters.otlpcommon.spans import UNFINISHED_ATTR
 from otel_linnix.receivers.running import running
 from otel_linnix.records import Alert, AlertSubject, ProcessExit, process_key
 from otel_linnix.testing import ProcessTreeBuilder, random_tree, test_context
+from otel_linnix.testing.builders import fold_brief
 
 
 def spans_of(request):
@@ -353,3 +354,34 @@ def test_queued_span_batches_become_requests_of_at_most_max_spans_each():
         pods = [a.value.string_value for rs in r.resource_spans for a in rs.resource.attributes
                 if a.key == "k8s.pod.uid"]
         assert len(pods) == len(set(pods))
+
+
+def test_a_lifetime_folded_with_its_execs_maps_as_its_records_would():
+    """An exit standing for its fork and execs (as the receiver's decoder folds a build step)
+    gives the same span, exec events included, and the same exec and exit logs."""
+    tree = ProcessTreeBuilder()
+    make = tree.spawn(comm="make", exe="/usr/bin/make", argv=("make", "-j2"), cgroup_path="/ci")
+    for i in range(3):
+        tree.advance(1000)
+        step = tree.spawn(make, comm="make")
+        tree.advance(200)
+        tree.exec(step, "/bin/sh", ("sh", "-c", f"cc -c unit{i}.c"))
+        tree.advance(300)
+        if i:  # the shell execs the compiler itself: two execs in one lifetime
+            tree.exec(step, "/usr/bin/cc", ("cc", "-c", f"unit{i}.c"))
+        tree.advance(5000)
+        tree.exit(step, code=i == 2)
+    head, plain = tree.records()[:2], tree.records()[2:]  # make stays live: no span of it
+    folded = fold_brief(plain)
+    assert [len(r.execs_folded) for r in folded] == [1, 2, 2]
+    out = {}
+    for name, records in (("plain", plain), ("folded", folded)):
+        ctx = test_context()
+        builder = RequestBuilder(ctx, exec_logs=True, exit_logs=True)
+        ctx.process_table.apply(head)
+        ctx.process_table.apply(records)
+        out[name] = (builder.build(Signal.TRACES, records).SerializeToString(),
+                     builder.build(Signal.LOGS, records).SerializeToString())
+    assert out["folded"] == out["plain"]
+    spans = spans_of(ExportTraceServiceRequest.FromString(out["plain"][0]))
+    assert [[e.name for e in s.events] for s in spans] == [["exec"], ["exec"] * 2, ["exec"] * 2]

@@ -46,6 +46,12 @@ def test_every_process_observed_exactly_once_with_the_right_facts():
         if any(got[k] != want[k] for k in got) or not rec.start_ns <= rec.exit_ns:
             wrong.append((want, rec))
     assert wrong == []
+    # brief lifetimes come as their exits alone, standing for their fork and exec: the facts
+    # above came through the fold (the exe and argv from the exec each one holds)
+    exec_d = [rec for rec in exits if expected[rec.pid]["exe"]]
+    held = [rec for rec in exec_d if rec.fork_folded and rec.execs_folded]
+    assert len(held) >= len(exec_d) // 2, (len(held), len(exec_d))
+    assert all(rec.execs_folded[-1].exe == rec.exe for rec in held)
     observed = len(counts) / len(expected)
     print(f"\nobserved / spawned = {observed:.3f} ({len(counts)}/{len(expected)}), "
           f"lost = {lost(ctx)}")
