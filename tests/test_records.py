@@ -4,7 +4,7 @@ import json
 from otel_linnix import recording
 from otel_linnix.records import NS_PER_TICK, ProcessStart, process_key, record_time, time_slices
 from otel_linnix.testing import ProcessTreeBuilder, random_tree, test_context
-from otel_linnix.testing.builders import fold_brief
+from otel_linnix.testing.builders import fold_brief, shell_steps
 
 
 def test_process_key_matches_proc_tick_resolution():
@@ -54,11 +54,7 @@ def test_a_recording_holds_folded_lifetimes_as_the_records_they_stand_for():
     """A recording says what happened, not how the receiver carried it: an exit standing for
     its fork and execs is written as them and itself, and one written by an earlier version
     (with ``fork_folded``) is still read."""
-    tree = ProcessTreeBuilder()
-    shell = tree.spawn(1, comm="sh", exe="/bin/sh")
-    for i in range(4):
-        tree.exit(tree.spawn(shell, comm="sh", exe="/bin/true" if i % 2 else ""))
-    plain = tree.records()
+    plain = shell_steps(4)
     folded = fold_brief(plain)
     assert len(folded) < len(plain)
     out = io.StringIO()

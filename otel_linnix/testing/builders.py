@@ -113,6 +113,16 @@ def sample(pid: int, start_ns: int, ts_ns: int, cpu_ns: int = 0, rss: int = 0, f
                          fd_limit=fd_limit, comm=comm)
 
 
+def shell_steps(n: int) -> list[Record]:
+    """A shell and ``n`` brief children of it, every other one exec'ing a tool: the plain
+    records of what the decoder folds (``fold_brief``)."""
+    tree = ProcessTreeBuilder()
+    shell = tree.spawn(1, comm="sh", exe="/bin/sh")
+    for i in range(n):
+        tree.exit(tree.spawn(shell, comm="sh", exe="/bin/true" if i % 2 else ""))
+    return tree.records()
+
+
 def fold_brief(records: list[Record]) -> list[Record]:
     """``records`` as the receiver's decoder folds one read of the ring buffer (test_decode
     checks the decoder itself): each lifetime that starts and ends in them and that no other

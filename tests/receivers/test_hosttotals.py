@@ -4,8 +4,7 @@ them all."""
 
 from otel_linnix.receivers.hosttotals import HostTotals
 from otel_linnix.telemetry import Telemetry
-from otel_linnix.testing import ProcessTreeBuilder
-from otel_linnix.testing.builders import fold_brief
+from otel_linnix.testing.builders import fold_brief, shell_steps
 
 
 def _totals(records, forks=None, execs=None) -> dict[str, float]:
@@ -17,11 +16,7 @@ def _totals(records, forks=None, execs=None) -> dict[str, float]:
 
 
 def test_folded_forks_and_execs_are_counted_whether_or_not_the_caller_says_how_many():
-    tree = ProcessTreeBuilder()
-    shell = tree.spawn(1, comm="sh", exe="/bin/sh")
-    for i in range(5):
-        tree.exit(tree.spawn(shell, comm="sh", exe="/bin/true" if i % 2 else ""))
-    plain = tree.records()
+    plain = shell_steps(5)
     folded = fold_brief(plain)
     assert len(folded) == 2 + 5
     expected = {"otel_linnix.process.forks": 6, "otel_linnix.process.execs": 3,
