@@ -97,6 +97,7 @@ class SpanMapper:
         processes they report (marked unfinished), by the container / pod they ran in."""
         groups: dict[Workload, list[bytes]] = {}
         rec: Any  # dispatched on type(rec), which a type checker cannot narrow
+        path, group = None, []  # the last cgroup and its group: a storm's spans share one
         for rec in records:
             kind = type(rec)
             if kind is ProcessExit:
@@ -108,12 +109,10 @@ class SpanMapper:
             else:
                 self._other(kind, rec)
                 continue
-            workload = workload_of(rec.cgroup_path)
-            group = groups.get(workload)
-            if group is None:
-                groups[workload] = [span]
-            else:
-                group.append(span)
+            if rec.cgroup_path is not path:
+                path = rec.cgroup_path
+                group = groups.setdefault(workload_of(path), [])
+            group.append(span)
         return groups
 
     def _other(self, kind: type, rec: Any) -> None:
@@ -200,7 +199,7 @@ class SpanMapper:
             if sibling != last[0]:
                 last = self._last_sibling = (sibling, *self._parts(rec, key, False))
             name, attrs, status, parent, trace = last[1:]
-        pid = self._attr.int(_PID, rec.pid)
+        pid = self._attr.pid(_PID, rec.pid)
         body = pid + attrs + status if not events else b"".join((pid, attrs, *events, status))
         if rec.trace_ctx is not None:  # joined an application's trace through TRACEPARENT
             trace_hex, remote_parent, trace_state = rec.trace_ctx

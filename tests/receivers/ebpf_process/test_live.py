@@ -208,3 +208,21 @@ def test_cgroup_prefix_keeps_one_cgroup_only():
         ("/bin/true", f"scoped-{i}") for i in (1, 2, 3)]
     assert all(r.cgroup_path.startswith(f"/{name}") for r in exits)
     assert outside.returncode == 0
+
+
+def test_without_exec_events_no_exec_goes_downstream_folded_or_not():
+    """``exec_events: false``: the table still learns what each process ran (its exit says
+    so), but no exec record leaves the receiver, neither on its own nor inside an exit."""
+    with live_receiver(exec_events=False) as (receiver, sink, ctx):
+        shell = subprocess.run(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do /bin/true $i; done; "
+                                "echo $$"], capture_output=True, text=True, check=True)
+        pid = int(shell.stdout)
+        assert wait_for_exits(sink, {pid}, timeout=30)
+        time.sleep(0.3)
+        records = list(sink.records)
+    mine = descendants(records, pid)
+    exits = [r for r in records if type(r) is ProcessExit and r.pid in mine]
+    assert len(exits) == 8 and all(r.exe == "/bin/true" for r in exits)
+    assert not any(type(r).__name__ == "ProcessExec" for r in records)
+    assert not any(r.execs_folded for r in records if type(r) is ProcessExit)
+    assert sum(p.value for p in ctx.telemetry.get("otel_linnix.process.execs").points()) >= 9
