@@ -5,11 +5,7 @@ This machine's speed drifts by a tenth within minutes, so a slowdown taken from 
 session minutes away from the agent's measures the drift as much as the agent. Here each round
 runs the same workloads twice, once without the agent and once with it started afresh (all
 signals on, exporting to the sink), the order alternating from round to round; a figure is the
-median of the rounds' ratios, and the report shows their spread. The second arm of a round runs
-the workloads in reverse, so the two arms' builds (the tightest target) run back to back but for
-the agent's start or stop, and their saturated storms a few seconds apart: on this machine the
-ratio of two builds run back to back varies by 1.8 % (standard deviation, eight pairs), that of
-the builds of two arms twenty seconds apart by 4-8 %. Beside them, the agent's CPU
+median of the rounds' ratios, and the report shows their spread. Beside them, the agent's CPU
 during each workload as a share of the workload's own CPU: the slowdown's cause, measured
 without the drift.
 """
@@ -31,34 +27,29 @@ def paired_session(wd: Path, helper: Path, plan) -> dict:
     rounds = []
     for i in range(plan.paired_rounds):
         order = (False, True) if i % 2 == 0 else (True, False)
-        rounds.append({"agent" if on else "none": _arm(wd, helper, tree, plan, on,
-                                                        reverse=bool(second))
-                       for second, on in enumerate(order)})
+        rounds.append({"agent" if on else "none": _arm(wd, helper, tree, plan, on)
+                       for on in order})
     return {"rounds": rounds, "ratios": ratios(rounds)}
 
 
-def _arm(wd: Path, helper: Path, tree: Path, plan, with_agent: bool, reverse: bool) -> dict:
+def _arm(wd: Path, helper: Path, tree: Path, plan, with_agent: bool) -> dict:
     if not with_agent:
-        return _workloads(helper, tree, plan, None, reverse)
+        return _workloads(helper, tree, plan, None)
     with Sink(wd) as sink, Agent(wd, sink.port) as agent:
         time.sleep(plan.warmup_s)
-        return _workloads(helper, tree, plan, (agent, sink), reverse)
+        return _workloads(helper, tree, plan, (agent, sink))
 
 
-def _workloads(helper: Path, tree: Path, plan, subject, reverse: bool) -> dict:
+def _workloads(helper: Path, tree: Path, plan, subject) -> dict:
     """Each workload's own figure and, with the agent, the agent's CPU seconds for it
-    (exporting what it made included: the next one starts once the sink has it all); the
-    builds last, or with ``reverse`` first."""
+    (exporting what it made included: the next one starts once the sink has it all)."""
     cores = os.cpu_count() or 1
-    steps = {
-        "exec": lambda: _measured(lambda: workloads.exec_storm(helper, plan.exec_n), subject,
-                                  plan),
-        "sat": lambda: _measured(lambda: workloads.fork_storm_saturated(helper, plan.sat_s,
-                                                                       cores), subject, plan),
-        "builds": lambda: [_measured(lambda: workloads.build(tree, cores), subject, plan)
-                           for _ in range(plan.paired_builds)]}
-    done = {name: steps[name]() for name in (reversed(steps) if reverse else steps)}
-    (exec_run, exec_cpu), (sat, _), builds = done["exec"], done["sat"], done["builds"]
+    exec_run, exec_cpu = _measured(lambda: workloads.exec_storm(helper, plan.exec_n), subject,
+                                   plan)
+    sat, _ = _measured(lambda: workloads.fork_storm_saturated(helper, plan.sat_s, cores),
+                       subject, plan)
+    builds = [_measured(lambda: workloads.build(tree, cores), subject, plan)
+              for _ in range(plan.paired_builds)]
     out = {"exec_s": round(exec_run.seconds, 3), "sat_rate": round(sat.rate or 0.0, 1),
            "build_s": round(mean(run.seconds for run, _ in builds), 3)}
     if subject is not None:
