@@ -14,6 +14,8 @@ from otel_linnix.records import Alert, time_slices
 from otel_linnix.testing.builders import ProcessTreeBuilder, fold_brief
 
 NS = 10**9
+#: State directories made for processors that were given none (each test makes a few dozen).
+_SCRATCH: list[tempfile.TemporaryDirectory] = []
 POLL_NS = int(parse_duration(RECEIVER.defaults["poll_interval"]) * NS)  # the receiver's default
 
 
@@ -26,7 +28,10 @@ def make(ctx, rules_yaml: str | None = None, tmp_path=None, state_dir: str | Non
     if rules_yaml is not None:
         path = str(tmp_path / "rules.yaml")
         open(path, "w").write(rules_yaml)
-    state_dir = state_dir or tempfile.mkdtemp(prefix="otel-linnix-rules-")
+    if state_dir is None:  # removed when the test process exits, not left behind in /tmp
+        scratch = tempfile.TemporaryDirectory(prefix="otel-linnix-rules-")
+        _SCRATCH.append(scratch)
+        state_dir = scratch.name
     return FACTORY.create(CreateSettings("rules", ctx, logging.getLogger("rules")),
                           {"rules_file": path, "state_dir": state_dir})
 
