@@ -314,8 +314,8 @@ def unfolded(records: list[Record]) -> list[Record]:
     out: list[Record] = []
     for rec in records:
         if type(rec) is ProcessExit and rec.fork_folded:
-            *before, _ = standing_for(rec)
-            out += before
+            out.append(fork_of(rec))
+            out += rec.execs_folded
             out.append(replace(rec, fork_folded=False, execs_folded=(), fork_comm=""))
         else:
             out.append(rec)

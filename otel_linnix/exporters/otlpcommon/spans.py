@@ -199,7 +199,7 @@ class SpanMapper:
             if sibling != last[0]:
                 last = self._last_sibling = (sibling, *self._parts(rec, key, False))
             name, attrs, status, parent, trace = last[1:]
-        pid = self._attr.pid(_PID, rec.pid)
+        pid = self._attr.int(_PID, rec.pid)
         body = pid + attrs + status if not events else b"".join((pid, attrs, *events, status))
         if rec.trace_ctx is not None:  # joined an application's trace through TRACEPARENT
             trace_hex, remote_parent, trace_state = rec.trace_ctx

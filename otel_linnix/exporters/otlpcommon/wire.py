@@ -109,15 +109,6 @@ class AttrEncoder:
             found = values[value] = delimited(_SPAN_ATTR, key_value(key, value))
         return found
 
-    def pid(self, key_prefix: bytes, pid: int) -> bytes:
-        """``int`` for a pid, the three-byte varint (16384 ≤ pid < 2097152: most pids on a
-        busy host) spelled out inline: one of these per span."""
-        if 16_384 <= pid < 2_097_152:
-            head = self._int_heads.get((key_prefix, 3))
-            if head is not None:
-                return head + bytes((pid & 0x7F | 0x80, (pid >> 7) & 0x7F | 0x80, pid >> 14))
-        return self.int(key_prefix, pid)
-
     def int(self, key_prefix: bytes, value: int) -> bytes:
         """An int attribute whose key part (``int_prefix``) is ready: pids never repeat, but
         everything before the value's varint depends only on the key and the varint's length."""
