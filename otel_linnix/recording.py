@@ -79,8 +79,9 @@ def decode(obj: dict[str, Any]) -> Record:
     unknown = set(kwargs) - set(_FIELDS[cls]) - _WRITTEN_BEFORE.get(cls, set())
     if unknown:
         raise RecordingError(f"unknown field(s) for {tag}: {', '.join(sorted(unknown))}")
-    if "argv" in kwargs:
-        kwargs["argv"] = tuple(kwargs["argv"])
+    for name, value in kwargs.items():  # JSON has no tuples; no record field is a list
+        if type(value) is list:
+            kwargs[name] = tuple(value)
     if cls is Alert and isinstance(kwargs.get("subject"), dict):
         kwargs["subject"] = AlertSubject(**kwargs["subject"])
     try:

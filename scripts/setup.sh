@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent machine + virtualenv setup: Debian packages, kernel-header links, tracefs/debugfs,
-# a .venv made from Debian's python3 (so Debian's python3-bpfcc is importable).
+# a .venv made from Debian's python3 (so Debian's python3-bpfcc is importable), and the hot
+# path compiled with mypyc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,7 +9,7 @@ log() { printf 'setup: %s\n' "$*"; }
 
 ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 PACKAGES=(python3 python3-venv python3-pip python3-bpfcc bpftool "linux-headers-$ARCH"
-          prometheus prometheus-alertmanager make gcc libc6-dev procps iproute2 debootstrap
+          prometheus prometheus-alertmanager make gcc libc6-dev python3-dev procps iproute2 debootstrap
           docker-compose)
 # The container tests need a Docker engine: Debian's docker.io, only where no engine is
 # installed at all (docker-ce and docker.io conflict; an engine already here is never replaced).
@@ -85,10 +86,21 @@ venv_setup() {
     fi
 }
 
+# The hot path compiled with mypyc (otel_linnix/compiled.py says why); without a compiler the
+# same sources run interpreted, so a failed build is a warning, never the end of setup.
+native_setup() {
+    .venv/bin/python scripts/build_native.py --check >/dev/null 2>&1 && return
+    log "compiling the hot path with mypyc"
+    .venv/bin/python scripts/build_native.py >build/native.log 2>&1 \
+        || log "WARNING: mypyc build failed (see build/native.log); the hot path runs interpreted"
+}
+
 if [[ $(id -u) -eq 0 ]]; then
     system_setup
 else
     log "not root: skipping Debian packages, header links and mounts (BPF needs root anyway)"
 fi
 venv_setup
+mkdir -p build
+native_setup
 log "ready"

@@ -218,7 +218,7 @@ class Decoder:
         return ProcessStart(pid, ppid, start, pstart, uid, gid,
                             self._comm(comm) if name is None else name, cgid)
 
-    def _exec(self, raw: bytes) -> ProcessExec:
+    def _exec(self, raw: bytes | memoryview) -> ProcessExec:
         (_, pid, uid, args_len, ts, start, truncated, _, traceparent, tracestate, comm,
          filename) = EXEC_HEAD.unpack_from(raw)
         args = bytes(raw[EXEC_HEAD.size:EXEC_HEAD.size + args_len])  # raw may be a view
@@ -245,7 +245,7 @@ class Decoder:
                 self._argvs[args] = found
         return found
 
-    def _oom(self, raw: bytes) -> OomKill:
+    def _oom(self, raw: bytes | memoryview) -> OomKill:
         (_, pid, uid, adj, ts, start, total_vm, anon, file, shmem, pgtables, limit_pages,
          limit_level, levels, comm, names) = OOM.unpack_from(raw)
         memcg = ""
