@@ -51,15 +51,28 @@ RUN apt-get update \
 WORKDIR /opt/otel-linnix
 COPY pyproject.toml README.md constraints.txt ./
 COPY otel_linnix ./otel_linnix
+COPY scripts/build_native.py ./scripts/
 COPY bpf ./bpf
 COPY rules ./rules
 # --system-site-packages: Debian's python3-bpfcc (import bcc) lives outside the venv.
-# constraints.txt pins every Python package (the same file make setup installs with). pip
-# and setuptools leave the venv in the same layer, once they have done their work.
-RUN python3 -m venv --system-site-packages /opt/otel-linnix/venv \
- && PIP_CERT=/etc/ssl/certs/ca-certificates.crt /opt/otel-linnix/venv/bin/pip install \
-      --no-cache-dir --disable-pip-version-check -c constraints.txt . \
- && /opt/otel-linnix/venv/bin/pip uninstall -q -y pip setuptools \
+# constraints.txt pins every Python package (the same file make setup installs with).
+# The hot path is compiled with mypyc as make setup does (otel_linnix/compiled.py), against the
+# installed dependencies, then installed with the package. The compiler, the Python headers,
+# mypy, pip and setuptools leave the image in the same layer, once they have done their work.
+ARG PIP="/opt/otel-linnix/venv/bin/pip --no-cache-dir --disable-pip-version-check"
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev python3-dev \
+ && python3 -m venv --system-site-packages /opt/otel-linnix/venv \
+ && export PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+ && $PIP install -q -c constraints.txt . mypy \
+ && { /opt/otel-linnix/venv/bin/python scripts/build_native.py >/tmp/native.log 2>&1 \
+      || { tail -40 /tmp/native.log; exit 1; }; } \
+ && $PIP install -q --no-deps --force-reinstall . \
+ && (cd / && /opt/otel-linnix/venv/bin/python -c \
+      "import otel_linnix.records, otel_linnix.compiled as c; assert c.active(), 'not compiled'") \
+ && $PIP uninstall -q -y mypy mypy_extensions ast_serialize pathspec librt pip setuptools \
+ && apt-get purge -y -qq --auto-remove gcc libc6-dev python3-dev \
+ && apt-get clean && rm -rf build /tmp/native.log /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --uid 10001 --home-dir /var/lib/otel-linnix otel-linnix \
  && mkdir -p /etc/otel-linnix /var/lib/otel-linnix/spool \
  && chown -R root:otel-linnix /var/lib/otel-linnix \

@@ -21,7 +21,8 @@ validate: setup
 	@for f in pipelines/*.yaml; do .venv/bin/otel-linnix validate --config $$f || exit 1; done
 
 clean:
-	rm -rf .venv .pytest_cache build *.egg-info
+	rm -rf .venv .pytest_cache build *.egg-info otel_linnix/native.json
+	find otel_linnix -name '*.so' -delete
 
 # make bench [QUICK=1] — the benchmark harness (root: loads BPF); prints the table and writes
 # bench/results/ (QUICK=1: the < 2 min smoke run, into bench/results/quick/; PROFILE=1: py-spy

@@ -170,7 +170,8 @@ def table(results: dict) -> str:
     plan = results["plan"]
     lines.append("")
     lines.append(f"{results['mode']} run, {results['started']}, {results['duration_s']} s, "
-                 f"{results['machine']['cores']} cores, kernel {results['machine']['kernel']}; "
+                 f"{results['machine']['cores']} cores, kernel {results['machine']['kernel']}, "
+                 f"hot path {results.get('hot_path', 'interpreted')}; "
                  f"fork storm at max rate for {plan['fork_max_s']:g} s (agent) / "
                  f"{plan['peer_fork_s']:g} s (peers), exec storm of {plan['exec_n']} processes, "
                  f"make -j<cores> over {plan['build_files']} files, saturated storm "

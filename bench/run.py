@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import paired, report, sessions, workloads
+from otel_linnix import compiled
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -71,6 +72,7 @@ def run(plan: Plan, quick: bool) -> dict:
     results: dict = {"mode": "quick" if quick else "full", "plan": asdict(plan),
                      "machine": {"cores": os.cpu_count(), "kernel": platform.release(),
                                  "pid_max": int(Path("/proc/sys/kernel/pid_max").read_text())},
+                     "hot_path": "compiled" if compiled.active() else "interpreted",
                      "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                      "baseline": []}
     with tempfile.TemporaryDirectory(prefix="otel-linnix-bench-") as tmp:

@@ -1,8 +1,8 @@
 """The hot path's modules, compiled with mypyc where setup finds a C compiler, and the check
 that keeps a compiled copy older than its source from running.
 
-Every process lifetime passes through the decoder, the process table, the rules' counters and
-the span encoder. In a fork storm on a saturated host that Python is most of what the agent
+Every process lifetime passes through the decoder, the process table, the host totals and the
+span encoder. In a fork storm on a saturated host that Python is most of what the agent
 costs the workload. mypyc (part of mypy) compiles these same typed sources to C extension
 modules placed next to them, which Python imports in preference to the ``.py``. There is one
 source of truth, and the type annotations are enforced at run time. Without a compiler the
@@ -17,8 +17,8 @@ interpreted; a warning says so and ``make setup`` builds it again.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def read_manifest(package_dir: Path = PACKAGE_DIR) -> dict[str, str] | None:
 
 def remove_build(package_dir: Path = PACKAGE_DIR) -> None:
     for path in built_files(package_dir):
-        path.unlink()
+        path.unlink(missing_ok=True)  # another process may be removing it too
     (package_dir / MANIFEST).unlink(missing_ok=True)
 
 
@@ -97,5 +97,5 @@ def drop_stale_build() -> None:
 
 def active() -> bool:
     """Whether the hot path runs compiled (reported by the agent and the benchmark)."""
-    module = sys.modules.get("otel_linnix.records")
-    return bool(module and (getattr(module, "__file__", "") or "").endswith(".so"))
+    module = importlib.import_module("otel_linnix.records")
+    return (getattr(module, "__file__", "") or "").endswith(".so")

@@ -79,15 +79,21 @@ def decode(obj: dict[str, Any]) -> Record:
     unknown = set(kwargs) - set(_FIELDS[cls]) - _WRITTEN_BEFORE.get(cls, set())
     if unknown:
         raise RecordingError(f"unknown field(s) for {tag}: {', '.join(sorted(unknown))}")
-    for name, value in kwargs.items():  # JSON has no tuples; no record field is a list
-        if type(value) is list:
-            kwargs[name] = tuple(value)
+    _lists_as_tuples(kwargs)
     if cls is Alert and isinstance(kwargs.get("subject"), dict):
-        kwargs["subject"] = AlertSubject(**kwargs["subject"])
+        kwargs["subject"] = AlertSubject(**_lists_as_tuples(dict(kwargs["subject"])))
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise RecordingError(f"bad {tag} record: {exc}") from None
+
+
+def _lists_as_tuples(fields: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no tuples, and no record field is a list (argv, tree_root, trace_ctx ...)."""
+    for name, value in fields.items():
+        if type(value) is list:
+            fields[name] = tuple(value)
+    return fields
 
 
 class Writer:

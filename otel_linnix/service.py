@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 
-from otel_linnix import recording
+from otel_linnix import compiled, recording
 from otel_linnix.component import (
     AgentContext,
     Component,
@@ -138,8 +138,9 @@ class Service:
         if self._self_telemetry is not None:
             self._self_telemetry.start()
         self.context.ready.set()
-        log.info("otel-linnix started: %d pipelines, %d components",
-                 len(self.config.pipelines), len(self.components))
+        log.info("otel-linnix started: %d pipelines, %d components, hot path %s",
+                 len(self.config.pipelines), len(self.components),
+                 "compiled" if compiled.active() else "interpreted (make setup compiles it)")
 
     def shutdown(self, timeout: float | None = None) -> None:
         """Stop in data-flow order within ``timeout`` seconds in total. Idempotent."""

@@ -6,17 +6,26 @@ interpreted without it). ``--check`` only says whether the build is up to date.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from otel_linnix import compiled  # noqa: E402  (after the path is set)
-
 PACKAGE = ROOT / "otel_linnix"
+
+
+def _load_compiled():
+    """``otel_linnix.compiled`` alone: importing the package would drop the stale build it is
+    about to replace, with a warning meant for someone running it."""
+    spec = importlib.util.spec_from_file_location("otel_linnix_compiled", PACKAGE / "compiled.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+compiled = _load_compiled()
 
 
 def up_to_date() -> bool:

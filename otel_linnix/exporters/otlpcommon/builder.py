@@ -78,7 +78,7 @@ REQUEST_TYPES: dict[Signal, Any] = {Signal.TRACES: ExportTraceServiceRequest,
 class RequestBuilder:
     def __init__(self, ctx: AgentContext, exec_logs: bool = False, exit_logs: bool = False,
                  unfinished: bool = True) -> None:
-        self._ctx = ctx
+        self.ctx = ctx
         self._scope = InstrumentationScope(name="otel-linnix", version=__version__)
         self.spans = SpanMapper(ctx, unfinished=unfinished)
         self._resources = Resources(ctx.host)
@@ -153,7 +153,7 @@ class RequestBuilder:
             self._scope_bytes), sum(len(spans) for spans in groups.values()))
 
     def _metrics(self, records: list) -> Encoded | None:
-        host = self._ctx.host
+        host = self.ctx.host
         samples: dict[Workload, list[ProcessSample]] = {}
         agent = []
         for rec in records:
@@ -179,7 +179,7 @@ class RequestBuilder:
                               wire.delimited(_RM_SCOPE_METRICS, scope_metrics))
 
     def _logs(self, records: list):
-        host = self._ctx.host
+        host = self.ctx.host
         groups: dict[Workload, list] = {}
         for rec in records:
             kind = type(rec)
@@ -207,5 +207,5 @@ class RequestBuilder:
 
     def _workload_of_process(self, rec: ProcessExec) -> Workload:
         """An exec's workload is the table's (the process is live)."""
-        proc = self._ctx.process_table.get_key(rec.key)
+        proc = self.ctx.process_table.get_key(rec.key)
         return workload_of(proc.cgroup_path if proc is not None else "")

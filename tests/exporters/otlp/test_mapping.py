@@ -28,10 +28,7 @@ def build(builder, records, signal=Signal.TRACES):
 
 
 def new_builder():
-    ctx = test_context()
-    builder = RequestBuilder(ctx)
-    builder.ctx = ctx
-    return builder
+    return RequestBuilder(test_context())
 
 
 def attrs(msg):
