@@ -27,6 +27,7 @@ MODULES = (
     "records.py",
     "proctable.py",
     "receivers/hosttotals.py",
+    "receivers/ebpf_process/ringbuf.py",
     "receivers/ebpf_process/decode.py",
     "exporters/otlpcommon/wire.py",
     "exporters/otlpcommon/ids.py",

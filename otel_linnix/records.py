@@ -27,7 +27,7 @@ def process_key(pid: int, start_ns: int) -> ProcessKey:
     return (pid, start_ns // NS_PER_TICK)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ProcessStart:
     """A new thread-group leader (fork/clone without CLONE_THREAD)."""
 
@@ -42,12 +42,20 @@ class ProcessStart:
     #: Set by the receiver from /proc or the cgroup id; empty when unknown.
     cgroup_path: str = ""
 
+    def __init__(self, pid: int, ppid: int, start_ns: int, parent_start_ns: int, uid: int,
+                 gid: int, comm: str, cgroup_id: int = 0, cgroup_path: str = "") -> None:
+        """Written out for mypyc, as ``ProcessExit``'s is."""
+        self.pid, self.ppid, self.start_ns, self.parent_start_ns = pid, ppid, start_ns, \
+            parent_start_ns
+        self.uid, self.gid, self.comm, self.cgroup_id, self.cgroup_path = uid, gid, comm, \
+            cgroup_id, cgroup_path
+
     @property
     def key(self) -> ProcessKey:
         return process_key(self.pid, self.start_ns)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ProcessExec:
     """A successful execve inside a lifetime; updates name, path and argv."""
 
@@ -64,6 +72,15 @@ class ProcessExec:
     traceparent: str = ""
     tracestate: str = ""
 
+    def __init__(self, pid: int, start_ns: int, ts_ns: int, comm: str, exe: str,
+                 argv: tuple[str, ...], argv_truncated: bool = False, uid: int = 0,
+                 traceparent: str = "", tracestate: str = "") -> None:
+        """Written out for mypyc, as ``ProcessExit``'s is."""
+        self.pid, self.start_ns, self.ts_ns, self.comm, self.exe = pid, start_ns, ts_ns, comm, \
+            exe
+        self.argv, self.argv_truncated, self.uid = argv, argv_truncated, uid
+        self.traceparent, self.tracestate = traceparent, tracestate
+
     @property
     def key(self) -> ProcessKey:
         return process_key(self.pid, self.start_ns)
@@ -74,7 +91,7 @@ class ProcessExec:
 TraceCtx = tuple[str, str, str]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class ProcessExit:
     """One complete lifetime, emitted when the thread-group leader exits.
 
@@ -128,6 +145,32 @@ class ProcessExit:
     trace_ctx: TraceCtx | None = field(default=None, compare=False)
     #: What the OOM killer saw (``OomKill.facts()``), joined by the process table at exit.
     oom: dict[str, Any] | None = field(default=None, compare=False)
+
+    def __init__(self, pid: int, ppid: int, start_ns: int, parent_start_ns: int, exit_ns: int,
+                 uid: int, gid: int, comm: str, exe: str = "", argv: tuple[str, ...] = (),
+                 argv_truncated: bool = False, exit_code: int = 0, signal: int = 0,
+                 core_dumped: bool = False, cgroup_id: int = 0, cgroup_path: str = "",
+                 exec_count: int = 0, threads_created: int = 0, cpu_user_ns: int = 0,
+                 cpu_system_ns: int = 0, fork_seen: bool = True, oom_killed: bool = False,
+                 fork_folded: bool = False, execs_folded: tuple[ProcessExec, ...] = (),
+                 fork_comm: str = "", tree_root: ProcessKey = (0, 0),
+                 trace_ctx: TraceCtx | None = None, oom: dict[str, Any] | None = None) -> None:
+        """Written out, not generated: mypyc compiles this one, while the ``dataclass`` one
+        runs interpreted and took the decoder longer than all else it does for an exit
+        (``tests/test_records.py`` holds it to the fields)."""
+        self.pid, self.ppid, self.start_ns, self.parent_start_ns = pid, ppid, start_ns, \
+            parent_start_ns
+        self.exit_ns, self.uid, self.gid, self.comm, self.exe = exit_ns, uid, gid, comm, exe
+        self.argv, self.argv_truncated, self.exit_code = argv, argv_truncated, exit_code
+        self.signal, self.core_dumped, self.cgroup_id = signal, core_dumped, cgroup_id
+        self.cgroup_path, self.exec_count, self.threads_created = cgroup_path, exec_count, \
+            threads_created
+        self.cpu_user_ns, self.cpu_system_ns, self.fork_seen = cpu_user_ns, cpu_system_ns, \
+            fork_seen
+        self.oom_killed, self.fork_folded, self.execs_folded = oom_killed, fork_folded, \
+            execs_folded
+        self.fork_comm, self.tree_root, self.trace_ctx, self.oom = fork_comm, tree_root, \
+            trace_ctx, oom
 
     @property
     def key(self) -> ProcessKey:

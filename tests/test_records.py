@@ -1,8 +1,20 @@
+import dataclasses
 import io
 import json
+import typing
+
+import pytest
 
 from otel_linnix import recording
-from otel_linnix.records import NS_PER_TICK, ProcessStart, process_key, record_time, time_slices
+from otel_linnix.records import (
+    NS_PER_TICK,
+    ProcessExec,
+    ProcessExit,
+    ProcessStart,
+    process_key,
+    record_time,
+    time_slices,
+)
 from otel_linnix.testing import ProcessTreeBuilder, random_tree, test_context
 from otel_linnix.testing.builders import fold_brief, shell_steps
 
@@ -65,3 +77,32 @@ def test_a_recording_holds_folded_lifetimes_as_the_records_they_stand_for():
     assert folded[-1].fork_folded  # the batch the receiver handed on is left as it was
     earlier = {**json.loads(recording.encode(plain[-1])), "fork_folded": True}
     assert recording.decode(earlier).fork_folded
+
+
+
+@pytest.mark.parametrize("cls", [ProcessStart, ProcessExec, ProcessExit])
+def test_a_written_out_constructor_takes_every_field_by_name_and_defaults_as_the_fields_do(cls):
+    fields = dataclasses.fields(cls)
+    hints = typing.get_type_hints(cls)
+    every = {f.name: _other_than_default(f, hints[f.name], i + 1) for i, f in enumerate(fields)}
+    required = [f.name for f in fields if f.default is dataclasses.MISSING]
+    defaulted = cls(**{name: every[name] for name in required})
+    for f in fields:
+        assert getattr(defaulted, f.name) == (every[f.name] if f.name in required
+                                              else f.default), f.name
+    made = cls(**every)
+    assert {f.name: getattr(made, f.name) for f in fields} == every
+    assert cls(*every.values()) == made  # and positionally, in the fields' order
+
+
+def _other_than_default(f: dataclasses.Field, hint, seed: int):
+    """A value of the field's type, unlike its default and the other fields' values."""
+    if hint is bool:
+        return not f.default
+    if hint is int:
+        return 1000 + seed
+    if hint is str:
+        return f"{f.name}-{seed}"
+    return {"argv": ("sh", f"-{seed}"), "tree_root": (seed, seed),
+            "trace_ctx": ("ab" * 16, "cd" * 8, f"k={seed}"), "oom": {"anon_rss_bytes": seed},
+            "execs_folded": (ProcessExec(seed, 2, 3, "sh", "/bin/sh", ("sh",)),)}[f.name]

@@ -17,7 +17,6 @@ ids (``trace_of``), which backends link to the span.
 from __future__ import annotations
 
 from collections import OrderedDict
-from operator import attrgetter
 from typing import Any
 
 from opentelemetry.semconv._incubating.attributes import process_attributes as P
@@ -58,10 +57,15 @@ _ZERO_SPAN_ID = bytes(8)
 _MAX_EXEC_PARTS = 4096
 _PID = wire.int_prefix(P.PROCESS_PID)
 _PPID = wire.int_prefix(P.PROCESS_PARENT_PID)
-#: What a span shares with its siblings' (same parent, tree, command, user, cgroup, ending):
-#: consecutive exits of a fork storm or a build step differ only in pid and times.
-_SIBLING = attrgetter("ppid", "parent_start_ns", "tree_root", "exe", "comm", "argv", "uid",
-                      "cgroup_path", "fork_seen", "exit_code", "signal", "core_dumped")
+
+
+def _sibling(rec: ProcessExit) -> tuple:
+    """What a span shares with its siblings' (same parent, tree, command, user, cgroup,
+    ending): consecutive exits of a fork storm or a build step differ only in pid and times.
+    Spelled out rather than an ``attrgetter``, which compiled reads the fields as slowly as
+    interpreted code does."""
+    return (rec.ppid, rec.parent_start_ns, rec.tree_root, rec.exe, rec.comm, rec.argv, rec.uid,
+            rec.cgroup_path, rec.fork_seen, rec.exit_code, rec.signal, rec.core_dumped)
 
 
 class SpanMapper:
@@ -87,7 +91,7 @@ class SpanMapper:
         self._clean_exit = self._tail(ProcessExit(0, 0, 0, 0, 0, 0, 0, ""), False)
         self._trace_ids: dict[ProcessKey, bytes] = {}  # tree root → trace id (roots repeat)
         self._span_ids: dict[ProcessKey, bytes] = {}   # parents repeat across their children
-        #: (``_SIBLING`` of the last common-case lifetime, its ``_parts``)
+        #: (``_sibling`` of the last common-case lifetime, its ``_parts``)
         self._last_sibling: tuple = ((), b"", b"", b"", None, b"")
         self.evicted = 0
         self.skipped_alert_events = 0
@@ -194,7 +198,7 @@ class SpanMapper:
         if unfinished or rec.oom_killed or rec.trace_ctx is not None or rec.tree_root == (0, 0):
             name, attrs, status, parent, trace = self._parts(rec, key, unfinished)
         else:  # the common case: what siblings share is looked up once per run of them
-            sibling = _SIBLING(rec)
+            sibling = _sibling(rec)
             last = self._last_sibling
             if sibling != last[0]:
                 last = self._last_sibling = (sibling, *self._parts(rec, key, False))
