@@ -45,10 +45,15 @@ class ProcessStart:
     def __init__(self, pid: int, ppid: int, start_ns: int, parent_start_ns: int, uid: int,
                  gid: int, comm: str, cgroup_id: int = 0, cgroup_path: str = "") -> None:
         """Written out for mypyc, as ``ProcessExit``'s is."""
-        self.pid, self.ppid, self.start_ns, self.parent_start_ns = pid, ppid, start_ns, \
-            parent_start_ns
-        self.uid, self.gid, self.comm, self.cgroup_id, self.cgroup_path = uid, gid, comm, \
-            cgroup_id, cgroup_path
+        self.pid = pid
+        self.ppid = ppid
+        self.start_ns = start_ns
+        self.parent_start_ns = parent_start_ns
+        self.uid = uid
+        self.gid = gid
+        self.comm = comm
+        self.cgroup_id = cgroup_id
+        self.cgroup_path = cgroup_path
 
     @property
     def key(self) -> ProcessKey:
@@ -76,10 +81,16 @@ class ProcessExec:
                  argv: tuple[str, ...], argv_truncated: bool = False, uid: int = 0,
                  traceparent: str = "", tracestate: str = "") -> None:
         """Written out for mypyc, as ``ProcessExit``'s is."""
-        self.pid, self.start_ns, self.ts_ns, self.comm, self.exe = pid, start_ns, ts_ns, comm, \
-            exe
-        self.argv, self.argv_truncated, self.uid = argv, argv_truncated, uid
-        self.traceparent, self.tracestate = traceparent, tracestate
+        self.pid = pid
+        self.start_ns = start_ns
+        self.ts_ns = ts_ns
+        self.comm = comm
+        self.exe = exe
+        self.argv = argv
+        self.argv_truncated = argv_truncated
+        self.uid = uid
+        self.traceparent = traceparent
+        self.tracestate = tracestate
 
     @property
     def key(self) -> ProcessKey:
@@ -155,22 +166,37 @@ class ProcessExit:
                  fork_folded: bool = False, execs_folded: tuple[ProcessExec, ...] = (),
                  fork_comm: str = "", tree_root: ProcessKey = (0, 0),
                  trace_ctx: TraceCtx | None = None, oom: dict[str, Any] | None = None) -> None:
-        """Written out, not generated: mypyc compiles this one, while the ``dataclass`` one
-        runs interpreted and took the decoder longer than all else it does for an exit
+        """Written out, not generated: mypyc compiles this one, while it leaves the
+        ``dataclass`` one interpreted, which cost the decoder a third of its time per exit
         (``tests/test_records.py`` holds it to the fields)."""
-        self.pid, self.ppid, self.start_ns, self.parent_start_ns = pid, ppid, start_ns, \
-            parent_start_ns
-        self.exit_ns, self.uid, self.gid, self.comm, self.exe = exit_ns, uid, gid, comm, exe
-        self.argv, self.argv_truncated, self.exit_code = argv, argv_truncated, exit_code
-        self.signal, self.core_dumped, self.cgroup_id = signal, core_dumped, cgroup_id
-        self.cgroup_path, self.exec_count, self.threads_created = cgroup_path, exec_count, \
-            threads_created
-        self.cpu_user_ns, self.cpu_system_ns, self.fork_seen = cpu_user_ns, cpu_system_ns, \
-            fork_seen
-        self.oom_killed, self.fork_folded, self.execs_folded = oom_killed, fork_folded, \
-            execs_folded
-        self.fork_comm, self.tree_root, self.trace_ctx, self.oom = fork_comm, tree_root, \
-            trace_ctx, oom
+        self.pid = pid
+        self.ppid = ppid
+        self.start_ns = start_ns
+        self.parent_start_ns = parent_start_ns
+        self.exit_ns = exit_ns
+        self.uid = uid
+        self.gid = gid
+        self.comm = comm
+        self.exe = exe
+        self.argv = argv
+        self.argv_truncated = argv_truncated
+        self.exit_code = exit_code
+        self.signal = signal
+        self.core_dumped = core_dumped
+        self.cgroup_id = cgroup_id
+        self.cgroup_path = cgroup_path
+        self.exec_count = exec_count
+        self.threads_created = threads_created
+        self.cpu_user_ns = cpu_user_ns
+        self.cpu_system_ns = cpu_system_ns
+        self.fork_seen = fork_seen
+        self.oom_killed = oom_killed
+        self.fork_folded = fork_folded
+        self.execs_folded = execs_folded
+        self.fork_comm = fork_comm
+        self.tree_root = tree_root
+        self.trace_ctx = trace_ctx
+        self.oom = oom
 
     @property
     def key(self) -> ProcessKey:

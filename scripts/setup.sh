@@ -9,8 +9,8 @@ log() { printf 'setup: %s\n' "$*"; }
 
 ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 PACKAGES=(python3 python3-venv python3-pip python3-bpfcc bpftool "linux-headers-$ARCH"
-          prometheus prometheus-alertmanager make gcc libc6-dev python3-dev procps iproute2 debootstrap
-          docker-compose)
+          prometheus prometheus-alertmanager make gcc libc6-dev python3-dev procps iproute2
+          debootstrap docker-compose)
 # The container tests need a Docker engine: Debian's docker.io, only where no engine is
 # installed at all (docker-ce and docker.io conflict; an engine already here is never replaced).
 # A docker client alone is not an engine.
