@@ -29,9 +29,9 @@ compiled = _load_compiled()
 
 
 def up_to_date() -> bool:
-    built = compiled.built_files(PACKAGE)
-    return (len(built) == len(compiled.MODULES) + 1
-            and compiled.read_manifest(PACKAGE) == compiled.source_hashes(PACKAGE))
+    """Every module built (and the shared library), none from other sources."""
+    return (len(compiled.built_files(PACKAGE)) == len(compiled.MODULES) + 1
+            and not compiled.stale_modules(PACKAGE))
 
 
 def build() -> None:
