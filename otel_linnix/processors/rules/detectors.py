@@ -175,11 +175,19 @@ class ForkBurst(Detector):
     def __init__(self, rule, table, lineage):
         super().__init__(rule, table, lineage)
         self.by_parent = _Capped()
+        #: Parents with forks since the last evaluation, and those at or above the threshold
+        #: then: only these can be at or above it now (the others' counts can only fall).
+        self._touched: set[ProcessKey] = set()
+        self._over: set[ProcessKey] = set()
 
     wants: tuple[type, ...] = (Forks,)
 
     def observe(self, rec):
         self.observe_many([rec])
+
+    def _add(self, key: ProcessKey, times: list[int]) -> None:
+        self.by_parent.get_or(key, deque).extend(times)
+        self._touched.add(key)
 
     def observe_many(self, records):
         """Grouped by parent first: a storm has few parents, so the scope is checked per parent
@@ -191,22 +199,43 @@ class ForkBurst(Detector):
             if self.scope.admits(comm, parent.exe if parent else "", parent.uid if parent else None,
                                  parent.cgroup_path if parent else "",
                                  parent.container_id if parent else ""):
-                self.by_parent.get_or(process_key(ppid, parent_start), deque).extend(times)
+                self._add(process_key(ppid, parent_start), times)
 
     def evaluate(self, now):
+        """Looks at the parents that forked since the last evaluation or were over the
+        threshold then, not at every parent of the window: a build has hundreds of them (each
+        compiler driver is one), and judging them all four times a second was most of the
+        rules' cost there. Parents are kept in the order they last forked, so the ones whose
+        last fork left the window are dropped from the front."""
+        horizon = now - self.window
+        self._expire(horizon)
         out = []
-        for key, times in list(self.by_parent.items()):
-            while times and times[0] < now - self.window:
+        candidates = sorted(self._touched | self._over)  # sorted: findings in a stable order
+        self._touched, self._over = set(), set()
+        for key in candidates:
+            times = self.by_parent.get(key)
+            while times and times[0] < horizon:
                 times.popleft()
             if not times:
-                del self.by_parent[key]
+                self.by_parent.pop(key, None)
             elif len(times) >= self.threshold:
+                self._over.add(key)
                 subject = subject_of(self.table, key[0], 0)
                 out.append(Finding(key, subject, f"{subject.comm or key[0]} forked {len(times)} "
                                    f"children in {self.window / NS:g}s",
                                    {"forks": len(times), "window_s": self.window / NS}))
         self.evicted = self.by_parent.evicted
         return out
+
+    def _expire(self, horizon: int) -> None:
+        """Drop the parents whose last fork is older than ``horizon``, oldest first."""
+        parents = self.by_parent
+        while parents:
+            key = next(iter(parents))
+            times = parents[key]
+            if times and times[-1] >= horizon:
+                return
+            del parents[key]
 
 
 class ShortJobFlood(ForkBurst):
@@ -224,7 +253,7 @@ class ShortJobFlood(ForkBurst):
         for (ppid, parent_start), times in times_by_parent(brief, list(map(_EXIT, brief))).items():
             parent = self.table.peek(ppid)
             if self.scope.admits(parent.comm if parent else ""):
-                self.by_parent.get_or(process_key(ppid, parent_start), deque).extend(times)
+                self._add(process_key(ppid, parent_start), times)
 
 
 class _SampleSeries(Detector):

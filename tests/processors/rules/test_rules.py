@@ -162,3 +162,43 @@ def test_forks_are_grouped_by_parent_whether_a_batch_has_one_parent_or_several()
         (40, 7): [1000, 1030], (40, 9): [1020]}
     assert times_by_parent([fork(5, 1, 0), fork(6, 1, 0)], [50, 60]) == {}
     assert times_by_parent([], []) == {}
+
+
+def test_fork_burst_judges_each_parent_as_a_full_recount_would():
+    """A build's many parents, a steady forker that stays over the threshold, bursts that
+    come and go: at every evaluation the findings are exactly the parents with ``threshold``
+    forks or more in the window, counted afresh from every fork so far, and once the window
+    has passed with no forks no parent is kept."""
+    from otel_linnix.processors.rules.detectors import ForkBurst
+    from otel_linnix.processors.rules.lineage import Lineage
+    from otel_linnix.proctable import ProcessTable
+    from otel_linnix.records import ProcessStart, process_key
+
+    window, threshold, step = 5 * NS, 20, NS // 4
+    table = ProcessTable()
+    det = ForkBurst({"name": "burst", "type": "fork_burst", "window": "5s",
+                     "threshold": threshold, "hold": "0s"}, table, Lineage(table))
+    forks: dict[tuple[int, int], list[int]] = {}
+    pid, now, fired = 10_000, 100 * NS, set()
+
+    def fork(parent: int, at: int) -> ProcessStart:
+        nonlocal pid
+        pid += 1
+        forks.setdefault(process_key(parent, parent * NS), []).append(at)
+        return ProcessStart(pid, parent, at, parent * NS, 0, 0, "cc")
+
+    for tick in range(240):  # 60 s of record time
+        batch = [fork(100 + 3 * tick + j, now + j * 1000) for j in range(3)]  # new parents
+        if tick < 120:
+            batch.append(fork(50, now + 5000))  # 4/s: 20 in the window, just at the threshold
+        if tick % 40 < 4:
+            batch += [fork(60 + tick // 40, now + 6000 + k) for k in range(8)]  # a burst of 32
+        now += step
+        det.observe_many(sorted(batch, key=lambda r: r.start_ns))
+        found = {f.key: f.evidence["forks"] for f in det.evaluate(now)}
+        expected = {key: n for key, times in forks.items()
+                    if (n := sum(t >= now - window for t in times)) >= threshold}
+        assert found == expected, f"at tick {tick}"
+        fired |= found.keys()
+    assert {key[0] for key in fired} == {50, *range(60, 66)}
+    assert det.evaluate(now + window + step) == [] and len(det.by_parent) == 0
