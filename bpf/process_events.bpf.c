@@ -34,6 +34,22 @@ BPF_HASH(oom_victims, u32, u8, 1024);
 
 #define READ_FIELD(dst, base, off) bpf_probe_read_kernel(&(dst), sizeof(dst), (char *)(base) + (off))
 
+/* The agent sleeps between drains (poll_interval) and is woken for the first record after one
+ * (the ring buffer's own rule). Besides that, every WAKE_BYTES written wake it, so a burst is
+ * drained before it overflows without the agent waking to look: it drains when it finds the
+ * ring at least half that full, so at most 1.5 x WAKE_BYTES wait. (bcc 0.26 cannot call
+ * bpf_ringbuf_query, which would tell the fill here.) */
+BPF_ARRAY(written, u64, 1);
+
+static __always_inline u64 wake_flags(u64 size) {
+    u32 zero = 0;
+    u64 *total = written.lookup(&zero);
+    if (!total)
+        return 0;
+    u64 before = __sync_fetch_and_add(total, size);
+    return (before + size) / WAKE_BYTES != before / WAKE_BYTES ? BPF_RB_FORCE_WAKEUP : 0;
+}
+
 static __always_inline void count_lost(u32 slot) {
     u64 *value = lost.lookup(&slot);
     if (value)
@@ -159,7 +175,7 @@ RAW_TRACEPOINT_PROBE(sched_process_fork) {
      * it. Equal names must be equal bytes: the agent caches names by their bytes and folds a
      * brief lifetime's fork into its exit only when their fields match. */
     bpf_probe_read_kernel(e->comm, sizeof(e->comm), (char *)child + OFF_TASK_COMM);
-    events.ringbuf_submit(e, 0);
+    events.ringbuf_submit(e, wake_flags(sizeof(*e)));
     return 0;
 }
 
@@ -325,7 +341,7 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     u64 size = offsetof(struct exec_event, args) + len;
     if (size > sizeof(*s))
         size = sizeof(*s);
-    if (events.ringbuf_output(s, size, 0) != 0)
+    if (events.ringbuf_output(s, size, wake_flags(size)) != 0)
         count_lost(rescue.ringbuf_output(s, size, 0) == 0 ? RESCUED : LOST_RINGBUF);
     return 0;
 }
@@ -386,7 +402,7 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
         e->threads = 0;
         e->execs = 0;
     }
-    events.ringbuf_submit(e, 0);
+    events.ringbuf_submit(e, wake_flags(sizeof(*e)));
     lifetimes.delete(&tgid);
     return 0;
 }
@@ -475,6 +491,6 @@ TRACEPOINT_PROBE(oom, mark_victim) {
     memcg_of((void *)bpf_get_current_task(), e);
     u16 off = args->data_loc_comm & 0xFFFF;
     bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), (char *)args + off);
-    events.ringbuf_submit(e, 0);
+    events.ringbuf_submit(e, wake_flags(sizeof(*e)));
     return 0;
 }

@@ -22,6 +22,8 @@ from otel_linnix.receivers.ebpf_process.contract import LOST_LIFETIME, LOST_RING
 from otel_linnix.receivers.ebpf_process.ringbuf import RingBuffer
 
 TRACEFS = "/sys/kernel/tracing"
+#: The main ring's fill at which the kernel wakes the agent before poll_interval ends.
+WAKE_FILL = 0.25
 T = TypeVar("T")
 
 
@@ -68,7 +70,8 @@ class Probe:
         check_preconditions()
         rescue_pages = rescue_pages or max(16, ringbuf_pages // 16)
         defines = {"RINGBUF_PAGES": ringbuf_pages, "RESCUE_PAGES": rescue_pages,
-                   "MAX_LIFETIMES": max_lifetimes, "TRACEPARENT_SCAN": int(traceparent)}
+                   "MAX_LIFETIMES": max_lifetimes, "TRACEPARENT_SCAN": int(traceparent),
+                   "WAKE_BYTES": int(ringbuf_pages * mmap.PAGESIZE * WAKE_FILL)}
         pidns = own_pid_namespace()
         if pidns is not None:
             defines["PIDNS_INUM"] = pidns
@@ -79,7 +82,7 @@ class Probe:
         maps = self.info["maps"]
         self._ring = RingBuffer(fds[maps["events"]], ringbuf_pages * mmap.PAGESIZE)
         self._rescue = RingBuffer(fds[maps["rescue"]], rescue_pages * mmap.PAGESIZE)
-        self._ring.watch(fds[maps["rescue"]])  # one wait covers both rings
+        self._ring.watch(fds[maps["rescue"]], edge=True)  # one wait covers both rings
         self._lost = PerCpuU64Array(fds[maps["lost"]])
         self._closed = False
 
@@ -88,14 +91,21 @@ class Probe:
         return self._ring.read() + self._rescue.read()
 
     def wait(self, timeout: float | None = None) -> None:
+        """Until the kernel signals either ring (see ``RingBuffer.wait``), a watched fd is
+        readable, or ``timeout``."""
         self._ring.wait(timeout)
 
     def watch(self, fd: int) -> None:
         self._ring.watch(fd)
 
+    def pending(self) -> bool:
+        """Records in either ring not yet consumed."""
+        return self._ring.pending() > 0 or self._rescue.pending() > 0
+
     def fill(self) -> float:
-        """How full the main ring buffer is (0 to 1)."""
-        return self._ring.pending() / self._ring.size
+        """How full the fuller ring buffer is (0 to 1)."""
+        return max(self._ring.pending() / self._ring.size,
+                   self._rescue.pending() / self._rescue.size)
 
     def consume(self, decode: Callable[[list[memoryview]], T]) -> T:
         """``decode`` over the new records in place (see RingBuffer.consume)."""

@@ -46,15 +46,22 @@ class RingBuffer:
         #: Records that wrapped past the end of the data pages (joined from two parts).
         self.wrapped = 0
         self._epoll = select.epoll()
-        self._epoll.register(map_fd, select.EPOLLIN)
+        self._epoll.register(map_fd, select.EPOLLIN | select.EPOLLET)
 
-    def watch(self, fd: int) -> None:
-        """Also end ``wait`` when ``fd`` becomes readable (an eventfd the owner signals to stop)."""
-        self._epoll.register(fd, select.EPOLLIN)
+    def watch(self, fd: int, edge: bool = False) -> None:
+        """Also end ``wait`` when ``fd`` becomes readable (an eventfd the owner signals to
+        stop), or with ``edge`` when it is signalled (another ring buffer)."""
+        self._epoll.register(fd, select.EPOLLIN | (select.EPOLLET if edge else 0))
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the buffer holds a record (the kernel reports it through poll), a
-        watched fd is readable, or ``timeout``: an idle host costs no wake-ups at all."""
+        """Block until the kernel signals the buffer, a watched fd is readable, or ``timeout``:
+        an idle host costs no wake-ups at all.
+
+        Edge-triggered: the kernel signals the first record written after the consumer caught
+        up, and whatever the program asks for (``BPF_RB_FORCE_WAKEUP``); records merely
+        pending do not end a wait. So an owner that lets records gather sleeps through them,
+        and must look at ``pending`` before waiting for the first one: records that came
+        while it consumed were not signalled."""
         try:
             self._epoll.poll(-1 if timeout is None else timeout)
         except InterruptedError:
