@@ -34,8 +34,10 @@ class Plan:
     exec_n: int = 5000
     build_files: int = 150
     sat_s: float = 10.0               # the saturated storm (one fork worker per core)
-    paired_rounds: int = 5            # interleaved no-agent / agent rounds (bench/paired.py)
-    paired_builds: int = 2            # builds per arm of a round (their mean)
+    # Interleaved no-agent / agent rounds (bench/paired.py). A 1.4 s build's rounds scatter by
+    # sd ~0.05 here: five rounds of two builds put the median anywhere from 0.96 to 1.06.
+    paired_rounds: int = 9
+    paired_builds: int = 3            # builds per arm of a round (their mean)
     idle_s: float = 10.0
     warmup_s: float = 2.0
     settle_s: float = 30.0

@@ -67,7 +67,8 @@ class EbpfProcessReceiver(Receiver):
         self._rescued_seen = 0
         self._early_drains = t.counter(
             "otel_linnix.receiver.early_drains",
-            "Ring buffer drains begun before poll_interval ended, the buffer a quarter full")
+            "Ring buffer drains begun before poll_interval ended: the kernel woke the "
+            "receiver for a filling buffer")
         self._trace_env = config["traceparent"]
         self._traceparents = t.counter(
             "otel_linnix.receiver.traceparent",
