@@ -22,7 +22,8 @@ from otel_linnix.receivers.ebpf_process.contract import LOST_LIFETIME, LOST_RING
 from otel_linnix.receivers.ebpf_process.ringbuf import RingBuffer
 
 TRACEFS = "/sys/kernel/tracing"
-#: The main ring's fill at which the kernel wakes the agent before poll_interval ends.
+#: The share of the main ring written between two of the kernel's wake-ups of the agent while
+#: records gather (the programs' WAKE_BYTES): it drains when it finds half that pending.
 WAKE_FILL = 0.25
 T = TypeVar("T")
 
